@@ -1,0 +1,103 @@
+"""The scenario: everything that makes riskloop about *this* data set, in one YAML file.
+
+Nothing about credit is hard-coded in Python. A scenario names the CSV, the target column and
+which of its values is the risky outcome, the columns to drop, the categorical columns (inferred
+from dtype when absent), the sensitive attributes, an optional exposure column, optional value
+rules per column, and the decision threshold. ``conf/base/scenarios/credit.yml`` is the default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be read or breaks the scenario rules."""
+
+
+class ColumnRule(BaseModel):
+    """Validation rule for one input column; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | None = Field(None, pattern="^(numeric|categorical)$")
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
+    nullable: bool = True
+    description: str | None = None
+
+
+class DataSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="CSV file, relative to the project folder or absolute")
+    target: str = Field(description="column holding the observed outcome")
+    positive_class: str | int | bool = Field(
+        description="value of the target that is the risky outcome (default, churn, fraud)"
+    )
+    drop: list[str] = Field(default_factory=list, description="columns never used as inputs")
+    categorical: list[str] | None = Field(
+        None, description="categorical columns; inferred from dtype when absent"
+    )
+    sensitive: list[str] = Field(
+        default_factory=list, description="attributes for fairness analysis"
+    )
+    exposure: str | None = Field(None, description="money at risk per row, e.g. loan amount")
+
+
+class DecisionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(
+        0.5, gt=0.0, lt=1.0, description="decline when probability of the risky outcome >= this"
+    )
+
+
+class Scenario(BaseModel):
+    """A validated scenario file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    model_name: str = Field(description="name of the registered model in MLflow")
+    data: DataSpec
+    columns: dict[str, ColumnRule] = Field(default_factory=dict)
+    decision: DecisionSpec = Field(default_factory=DecisionSpec)
+
+    @model_validator(mode="after")
+    def _target_is_not_an_input(self) -> Scenario:
+        if self.data.target in self.data.drop:
+            raise ValueError(f"target column {self.data.target!r} is also listed in data.drop")
+        return self
+
+    def resolve_path(self, project_dir: Path) -> Path:
+        """The data file as an absolute path (relative paths are taken from the project folder)."""
+        path = Path(self.data.path).expanduser()
+        return path if path.is_absolute() else (project_dir / path)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file; errors name the file and the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"scenario file not found: {path}")
+    try:
+        raw: Any = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"scenario file {path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"scenario file {path} must hold a mapping, got {type(raw).__name__}")
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            f" (received {e.get('input')!r})"
+            for e in error.errors()
+        )
+        raise ScenarioError(f"scenario file {path} is invalid: {problems}") from None

@@ -1,0 +1,5 @@
+"""Feature transforms shared by training and serving."""
+
+from riskloop.features.preprocessing import TabularPreprocessor
+
+__all__ = ["TabularPreprocessor"]

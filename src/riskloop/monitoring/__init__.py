@@ -1,0 +1,1 @@
+"""Watching the model in service: drift of inputs against the training reference."""

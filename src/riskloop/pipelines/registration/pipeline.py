@@ -1,0 +1,16 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from riskloop.pipelines.registration.nodes import register_scorer
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(
+                register_scorer,
+                inputs=["scorer", "validation", "metrics", "scenario", "params:registration"],
+                outputs="registration_report",
+                name="register_scorer",
+            )
+        ]
+    )

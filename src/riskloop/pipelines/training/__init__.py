@@ -1,0 +1,3 @@
+from riskloop.pipelines.training.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

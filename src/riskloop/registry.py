@@ -1,0 +1,213 @@
+"""MLflow: tracking runs, the model registry, aliases and lineage.
+
+Every training run logs its parameters, metrics, the data file's SHA-256 and the git commit.
+Every trained scorer becomes a new version of the scenario's registered model; the alias
+``champion`` marks the one the service must load. The scorer is stored as an MLflow pyfunc
+(models from code, see :mod:`riskloop.mlflow_model`) whose ``scorer`` artifact is the safe
+JSON + npz directory; its SHA-256 is a tag on the model version and is verified before the
+service loads it.
+
+``mlflow`` is imported inside functions: importing this module is free, as Kedro reads
+:class:`MlflowRunHook` from the settings module at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kedro.framework.hooks import hook_impl
+
+if TYPE_CHECKING:
+    from riskloop.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+SHA_TAG = "scorer_sha256"
+PYFUNC_FILE = Path(__file__).with_name("mlflow_model.py")
+
+
+def configure(tracking_uri: str) -> None:
+    """Point MLflow at the tracking/registry store (no connection is opened here)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+
+
+def use_experiment(name: str, artifact_dir: Path) -> str:
+    """Create the experiment (artifacts under ``artifact_dir``) if needed; make it active."""
+    import mlflow
+
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        artifact_dir.mkdir(parents=True, exist_ok=True)
+        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_dir.as_uri())
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def current_git_commit(folder: Path) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), item, out)
+    else:
+        out[prefix] = value
+    return out
+
+
+class MlflowRunHook:
+    """Kedro hook: one MLflow run per pipeline run, with parameters and lineage tags."""
+
+    def __init__(self) -> None:
+        self._owns_run = False
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        import mlflow
+
+        from riskloop.settings import Settings
+
+        settings = Settings()
+        configure(settings.resolved_tracking_uri)
+        scenario = catalog.load("scenario")
+        use_experiment(scenario.name, settings.resolved_artifact_dir)
+        self._owns_run = mlflow.active_run() is None
+        if self._owns_run:
+            mlflow.start_run(run_name=run_params.get("pipeline_name") or "__default__")
+        parameters = catalog.load("parameters")
+        params = _flatten("", parameters, {})
+        params["scenario"] = scenario.name
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        mlflow.set_tags(
+            {"git_commit": current_git_commit(settings.project_dir), "scenario": scenario.name}
+        )
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._end("FINISHED")
+
+    @hook_impl
+    def on_pipeline_error(
+        self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        self._end("FAILED")
+
+    def _end(self, status: str) -> None:
+        import mlflow
+
+        if self._owns_run and mlflow.active_run() is not None:
+            mlflow.end_run(status=status)
+        self._owns_run = False
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    name: str
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    tags: dict[str, str]
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def log_metrics(metrics: dict[str, float], prefix: str = "") -> None:
+    import mlflow
+
+    mlflow.log_metrics({f"{prefix}{k}": float(v) for k, v in metrics.items()})
+
+
+def register_scorer(scorer: Scorer, model_name: str, tags: dict[str, str]) -> ModelVersionInfo:
+    """Log ``scorer`` as a pyfunc model in the active run and register it as a new version."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scorer_dir = Path(tmp) / "scorer"
+        digest = scorer.save(scorer_dir)
+        info = mlflow.pyfunc.log_model(
+            name="scorer",
+            python_model=str(PYFUNC_FILE),
+            artifacts={"scorer": str(scorer_dir)},
+            model_config={"scorer_sha256": digest},
+            registered_model_name=model_name,
+            pip_requirements=_requirements(),
+        )
+    version = str(info.registered_model_version)
+    client = _client()
+    for key, value in {**tags, SHA_TAG: digest}.items():
+        client.set_model_version_tag(model_name, version, key, str(value))
+    return get_version(model_name, version)
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("mlflow", "numpy", "pandas", "scikit-learn")]
+
+
+def get_version(model_name: str, version: str) -> ModelVersionInfo:
+    mv = _client().get_model_version(model_name, version)
+    return ModelVersionInfo(model_name, str(mv.version), list(mv.aliases), mv.run_id, dict(mv.tags))
+
+
+def version_for_alias(model_name: str, alias: str = CHAMPION) -> ModelVersionInfo | None:
+    """The version behind ``alias``, or None when the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = _client().get_model_version_by_alias(model_name, alias)
+    except MlflowException:
+        return None
+    return ModelVersionInfo(model_name, str(mv.version), list(mv.aliases), mv.run_id, dict(mv.tags))
+
+
+def set_alias(model_name: str, version: str, alias: str = CHAMPION) -> None:
+    _client().set_registered_model_alias(model_name, alias, version)
+
+
+def load_scorer(model_name: str, version: str) -> Scorer:
+    """Download a registered scorer and load it after checking its SHA-256 against the tag."""
+    import mlflow
+
+    from riskloop.scorer import Scorer
+
+    mv = get_version(model_name, version)
+    expected = mv.tags.get(SHA_TAG)
+    if not expected:
+        raise RuntimeError(f"{model_name} version {version} has no {SHA_TAG} tag; not loading it")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}/{version}", dst_path=tmp
+        )
+        scorer = Scorer.load(Path(local) / "artifacts" / "scorer", expected_sha256=expected)
+    scorer.metadata = {**scorer.metadata, "model_version": version}
+    return scorer
+
+
+def load_champion(model_name: str, alias: str = CHAMPION) -> tuple[Scorer, ModelVersionInfo] | None:
+    info = version_for_alias(model_name, alias)
+    if info is None:
+        return None
+    return load_scorer(model_name, info.version), info

@@ -1,0 +1,1 @@
+"""Retraining: train a challenger and let the registration gate decide."""

@@ -1,0 +1,219 @@
+"""The deployable scorer — the one object that moves from training to serving to monitoring.
+
+    input schema → feature transform → estimator → probability of the risky outcome
+                 → decision at the threshold   (+ reference statistics and lineage)
+
+Training builds it, the registry stores it, the API loads it, the monitor reads its reference
+profile. It is saved as a directory of JSON and ``.npz`` files (read with
+``allow_pickle=False``), so loading a scorer never executes code stored in the artefact; the
+SHA-256 of the directory (:func:`artifact_digest`) is recorded at registration and checked on
+load.
+
+Estimators are stored by *codecs*: a small allow-list of known model classes, each with a
+function that writes its fitted numbers and one that rebuilds it from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskloop.data.schema import InputSchema
+from riskloop.features.preprocessing import TabularPreprocessor
+
+FORMAT = "riskloop.scorer/1"
+APPROVE, DECLINE = "approve", "decline"
+
+
+class ScorerIntegrityError(RuntimeError):
+    """The stored scorer does not match the digest recorded when it was registered."""
+
+
+# --------------------------------------------------------------------------- estimator codecs
+def _save_sklearn_logistic(estimator: Any, directory: Path) -> dict[str, Any]:
+    np.savez(
+        directory / "arrays.npz",
+        coef=estimator.coef_,
+        intercept=estimator.intercept_,
+        classes=estimator.classes_,
+    )
+    params = {k: v for k, v in estimator.get_params().items() if k in ("C", "max_iter", "tol")}
+    return {"params": params}
+
+
+def _load_sklearn_logistic(meta: Mapping[str, Any], directory: Path) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    with np.load(directory / "arrays.npz", allow_pickle=False) as arrays:
+        estimator = LogisticRegression(**meta["params"])
+        estimator.coef_ = arrays["coef"]
+        estimator.intercept_ = arrays["intercept"]
+        estimator.classes_ = arrays["classes"]
+    estimator.n_features_in_ = estimator.coef_.shape[1]
+    return estimator
+
+
+def _save_scratch(estimator: Any, directory: Path) -> dict[str, Any]:
+    estimator.save(directory / "model")
+    return {}
+
+
+def _load_scratch(meta: Mapping[str, Any], directory: Path) -> Any:
+    from riskloop.scratch._base import BaseEstimator as ScratchEstimator
+
+    return ScratchEstimator.load(directory / "model")
+
+
+Codec = tuple[Callable[[Any, Path], dict[str, Any]], Callable[[Mapping[str, Any], Path], Any]]
+CODECS: dict[str, Codec] = {
+    "sklearn.LogisticRegression": (_save_sklearn_logistic, _load_sklearn_logistic),
+    "riskloop.scratch": (_save_scratch, _load_scratch),
+}
+
+
+def codec_name(estimator: Any) -> str:
+    module = type(estimator).__module__
+    if module.startswith("riskloop.scratch"):
+        return "riskloop.scratch"
+    if module.startswith("sklearn.linear_model") and type(estimator).__name__ == (
+        "LogisticRegression"
+    ):
+        return "sklearn.LogisticRegression"
+    raise TypeError(
+        f"no safe storage format for {type(estimator).__module__}.{type(estimator).__name__};"
+        f" supported: {', '.join(CODECS)}"
+    )
+
+
+# --------------------------------------------------------------------------- integrity
+def artifact_digest(directory: str | Path) -> str:
+    """SHA-256 over every file of a directory: relative paths and contents, in sorted order."""
+    directory = Path(directory)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- the scorer
+@dataclass
+class Decisions:
+    """Scores of a batch: probability of the risky outcome and the decision for each row."""
+
+    probability: np.ndarray
+    decision: list[str]
+
+
+@dataclass
+class Scorer:
+    """A fitted, self-describing credit decision function.
+
+    Attributes
+    ----------
+    input_schema : InputSchema
+        The fields an application must have and their allowed values.
+    preprocessor : TabularPreprocessor
+        Fitted feature transform.
+    estimator : classifier
+        Fitted model whose ``predict_proba(X)[:, 1]`` is the probability of the risky outcome.
+    threshold : float
+        Decline when the probability is at or above it.
+    positive_class : str
+        Name of the risky outcome in the training data (e.g. ``"bad"``).
+    reference : dict
+        Training-data profile for drift monitoring
+        (:func:`riskloop.evaluation.drift.reference_profile`).
+    metadata : dict
+        Lineage and metrics: model name, trained-at, data hash, git commit, parameters.
+    """
+
+    input_schema: InputSchema
+    preprocessor: TabularPreprocessor
+    estimator: Any
+    threshold: float
+    positive_class: str
+    reference: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    # ---- scoring
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Probability of the risky outcome for each row of a DataFrame of inputs."""
+        matrix = self.preprocessor.transform(frame[self.input_schema.names])
+        return self.estimator.predict_proba(matrix)[:, 1]
+
+    def decide(self, probability: np.ndarray) -> list[str]:
+        return [DECLINE if p >= self.threshold else APPROVE for p in probability]
+
+    def score_records(self, records: Sequence[Mapping[str, Any]]) -> Decisions:
+        """Fast path for validated dicts (missing values as ``None``): no pandas round-trip."""
+        matrix = self.preprocessor.transform_records(records)
+        probability = self.estimator.predict_proba(matrix)[:, 1]
+        return Decisions(probability=probability, decision=self.decide(probability))
+
+    # ---- persistence
+    def save(self, directory: str | Path) -> str:
+        """Write the scorer to an empty (or new) directory; returns its SHA-256 digest."""
+        directory = Path(directory)
+        if directory.exists():
+            shutil.rmtree(directory)
+        (directory / "estimator").mkdir(parents=True)
+        codec = codec_name(self.estimator)
+        estimator_meta = CODECS[codec][0](self.estimator, directory / "estimator")
+        document = {
+            "format": FORMAT,
+            "input_schema": self.input_schema.to_dict(),
+            "preprocessor": self.preprocessor.to_state(),
+            "estimator": {"codec": codec, **estimator_meta},
+            "threshold": self.threshold,
+            "positive_class": self.positive_class,
+            "reference": self.reference,
+            "metadata": self.metadata,
+        }
+        (directory / "scorer.json").write_text(json.dumps(document, indent=1, default=_json))
+        return artifact_digest(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, expected_sha256: str | None = None) -> Scorer:
+        """Read a saved scorer; with ``expected_sha256``, refuse one whose files changed."""
+        directory = Path(directory)
+        if expected_sha256 is not None:
+            actual = artifact_digest(directory)
+            if actual != expected_sha256:
+                raise ScorerIntegrityError(
+                    f"scorer at {directory} has SHA-256 {actual}, but {expected_sha256} was"
+                    " recorded at registration; refusing to load it"
+                )
+        document = json.loads((directory / "scorer.json").read_text())
+        if document.get("format") != FORMAT:
+            raise ValueError(f"unknown scorer format {document.get('format')!r}; want {FORMAT}")
+        estimator_meta = document["estimator"]
+        if estimator_meta["codec"] not in CODECS:
+            raise ValueError(f"unknown estimator codec {estimator_meta['codec']!r}")
+        estimator = CODECS[estimator_meta["codec"]][1](estimator_meta, directory / "estimator")
+        return cls(
+            input_schema=InputSchema.from_dict(document["input_schema"]),
+            preprocessor=TabularPreprocessor.from_state(document["preprocessor"]),
+            estimator=estimator,
+            threshold=float(document["threshold"]),
+            positive_class=document["positive_class"],
+            reference=document["reference"],
+            metadata=document["metadata"],
+        )
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

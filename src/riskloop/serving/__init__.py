@@ -1,0 +1,1 @@
+"""The scoring service: FastAPI app factory, request schemas, the model holder."""

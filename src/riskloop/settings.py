@@ -1,0 +1,87 @@
+"""Settings: one typed object for riskloop (environment ``RISKLOOP_*`` over defaults), and the
+constants Kedro reads from this module (``HOOKS``, config loader).
+
+Nothing is created or connected here: :class:`Settings` only computes values; callers decide
+what to open. MLflow's own ``MLFLOW_TRACKING_URI`` is honoured as MLflow users expect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kedro.config import OmegaConfigLoader
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from riskloop.registry import MlflowRunHook
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The folder holding riskloop's ``pyproject.toml``: upwards from ``start`` (default cwd)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "[tool.kedro]" in candidate.read_text():
+            return folder
+    return here
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field can be set with ``RISKLOOP_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKLOOP_", extra="ignore")
+
+    project_dir: Path = Field(default_factory=find_project_dir)
+    scenario_file: Path = Path("conf/base/scenarios/credit.yml")
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        None, description="prediction log; default: SQLite file in the data folder"
+    )
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking/registry; default: MLFLOW_TRACKING_URI or SQLite"
+    )
+    model_alias: str = "champion"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    ui_port: int = 8501
+    api_url: str | None = Field(None, description="where the UI finds the API")
+    artifact_dir: Path | None = Field(
+        None, description="artifact folder of experiments riskloop creates; default mlartifacts/"
+    )
+
+    def path(self, value: Path) -> Path:
+        return value if value.is_absolute() else self.project_dir / value
+
+    @property
+    def scenario_path(self) -> Path:
+        return self.path(self.scenario_file)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.path(self.data_dir) / 'predictions.db'}"
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        return (
+            self.tracking_uri
+            or os.environ.get("MLFLOW_TRACKING_URI")
+            or f"sqlite:///{self.project_dir / 'mlflow.db'}"
+        )
+
+    @property
+    def resolved_artifact_dir(self) -> Path:
+        """Where MLflow experiments created by riskloop keep their artifacts."""
+        return self.path(self.artifact_dir or Path("mlartifacts"))
+
+    @property
+    def resolved_api_url(self) -> str:
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"
+
+
+# ---- read by Kedro (kedro.framework.project.settings) -----------------------------------
+HOOKS = (MlflowRunHook(),)
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}

@@ -1,0 +1,90 @@
+"""Shared fixtures. Nothing here touches the project's own data/, mlflow.db or mlartifacts/:
+every pipeline run writes into a temporary folder with its own tracking database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+CREDIT_SCENARIO = PROJECT_DIR / "conf" / "base" / "scenarios" / "credit.yml"
+CREDIT_CSV = PROJECT_DIR / "data" / "01_raw" / "credit_data.csv"
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(PROJECT_DIR / "conf" / "logging.yml"))
+
+
+@pytest.fixture(scope="session")
+def credit_scenario():
+    from riskloop.data.scenario import load_scenario
+
+    return load_scenario(CREDIT_SCENARIO)
+
+
+@pytest.fixture()
+def credit_frame() -> pd.DataFrame:
+    return pd.read_csv(CREDIT_CSV)
+
+
+@dataclass
+class TrainedProject:
+    """A pipeline run on the bundled data, in its own folder and tracking database."""
+
+    root: Path
+    data_dir: Path
+    tracking_uri: str
+    model_name: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "RISKLOOP_ARTIFACT_DIR": str(self.root / "mlartifacts"),
+            "RISKLOOP_DATA_DIR": str(self.data_dir),
+            "RISKLOOP_DATABASE_URL": f"sqlite:///{self.root / 'predictions.db'}",
+        }
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory, credit_scenario) -> Iterator[TrainedProject]:
+    """Run the whole pipeline once on the bundled credit data (the tests share it)."""
+    from riskloop import registry
+    from riskloop.pipelines.runner import run_pipeline
+
+    root = tmp_path_factory.mktemp("project")
+    project = TrainedProject(
+        root=root,
+        data_dir=root / "data",
+        tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
+        model_name=credit_scenario.model_name,
+    )
+    saved = {k: os.environ.get(k) for k in project.env()}
+    os.environ.update(project.env())
+    registry.configure(project.tracking_uri)
+    run_pipeline(PROJECT_DIR, data_dir=project.data_dir)
+    yield project
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def credit_scorer(credit_scenario):
+    """A scorer trained in-process on the bundled data, without MLflow (fast)."""
+    from riskloop.pipelines.data_processing.nodes import split_applications, validate_and_clean
+    from riskloop.pipelines.training.nodes import train_scorer
+
+    raw = pd.read_csv(CREDIT_CSV)
+    raw.attrs.update(source=str(CREDIT_CSV), sha256="test")
+    clean, lineage = validate_and_clean(raw, credit_scenario)
+    train, _, _ = split_applications(
+        clean, credit_scenario, {"test_size": 0.2, "validation_size": 0.2, "seed": 42}
+    )
+    model = {"type": "sklearn_logistic_regression", "params": {"C": 1.0, "max_iter": 1000}}
+    return train_scorer(train, credit_scenario, model, lineage)

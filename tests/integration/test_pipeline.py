@@ -1,0 +1,99 @@
+"""The whole loop on the bundled data: pipeline → registry → API → prediction log → monitor →
+retrain. Runs once per session (see ``trained_project`` in conftest)."""
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from riskloop import registry
+from riskloop.monitoring.drift import feature_drift
+from riskloop.retraining.retrain import retrain
+from riskloop.serving.app import create_app
+from riskloop.serving.loading import load_registered_model
+from riskloop.serving.model_holder import ModelHolder
+from riskloop.store import PredictionStore
+from tests.conftest import PROJECT_DIR
+
+pytestmark = pytest.mark.slow
+
+
+def _read(project, name):
+    return json.loads((project.data_dir / "08_reporting" / name).read_text())
+
+
+def test_pipeline_trains_a_good_enough_champion(trained_project):
+    metrics = _read(trained_project, "metrics.json")
+    assert metrics["test"]["auc"] >= 0.80
+    assert 0.0 < metrics["test"]["brier"] < 0.2 and metrics["test"]["ks"] > 0.4
+    report = _read(trained_project, "registration.json")
+    assert report["promoted"] and report["reason"] == "no comparable champion"
+    champion = registry.version_for_alias(trained_project.model_name)
+    assert champion.version == report["version"]
+    for split in ("train", "validation", "test"):
+        assert (trained_project.data_dir / "05_model_input" / f"{split}.parquet").is_file()
+
+
+def test_run_logs_params_metrics_data_hash_and_commit(trained_project):
+    champion = registry.version_for_alias(trained_project.model_name)
+    run = mlflow.get_run(champion.run_id)
+    assert run.data.params["model.type"] == "sklearn_logistic_regression"
+    assert run.data.params["split.seed"] == "42"
+    assert run.data.metrics["test_auc"] >= 0.80
+    assert run.data.tags["git_commit"]
+    assert champion.tags["data_sha256"] == (
+        "64984b2aff14d24ebdeb5a051d992194f03d0dc8f250372b9e37c4e653ba678d"
+    )
+    assert len(champion.tags[registry.SHA_TAG]) == 64
+
+
+def test_standard_mlflow_tooling_loads_the_champion(trained_project):
+    test = pd.read_parquet(trained_project.data_dir / "05_model_input" / "test.parquet")
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{trained_project.model_name}@champion")
+    scorer, _ = registry.load_champion(trained_project.model_name)
+    out = pyfunc.predict(test.head(20))
+    pd.testing.assert_series_equal(
+        out["probability_of_default"],
+        pd.Series(scorer.predict_proba(test.head(20)), name="probability_of_default"),
+    )
+
+
+def test_serve_score_log_and_monitor(trained_project, tmp_path):
+    store = PredictionStore(f"sqlite:///{tmp_path / 'log.db'}")
+    app = create_app(
+        ModelHolder(), store, load_model=lambda: load_registered_model(trained_project.model_name)
+    )
+    test = pd.read_parquet(trained_project.data_dir / "05_model_input" / "test.parquet")
+    rows = test.drop(columns="Status").astype(object).where(test.notna(), None)
+    applications = rows.to_dict("records")
+    with TestClient(app) as client:
+        assert client.get("/ready").status_code == 200
+        one = client.post("/v1/score", json=applications[0])
+        assert one.status_code == 200
+        batch = client.post("/v1/score/batch", json={"applications": applications[1:300]})
+        assert batch.status_code == 200 and len(batch.json()["results"]) == 299
+        assert client.get("/v1/model").json()["metrics"]["test_auc"] >= 0.80
+    assert store.count() == 300
+    assert store.get(one.json()["application_id"])["decision"] == one.json()["decision"]
+    scorer, _ = registry.load_champion(trained_project.model_name)
+    drift = feature_drift(scorer, PredictionStore(store.url))
+    assert set(drift["feature"]) == set(scorer.input_schema.names)
+    assert drift["psi"].max() < 0.25  # held-out applicants come from the training population
+    assert (drift["n"] == 300).all()
+
+
+def test_retrain_keeps_the_champion_unless_the_new_model_is_better(trained_project):
+    before = registry.version_for_alias(trained_project.model_name).version
+    same = retrain(PROJECT_DIR, data_dir=trained_project.data_dir)
+    assert not same["promoted"] and same["champion_version"] == before
+    worse = retrain(
+        PROJECT_DIR,
+        data_dir=trained_project.data_dir,
+        params={"model": {"params": {"C": 1e-5}}},
+    )
+    assert not worse["promoted"]
+    assert worse["candidate_validation_auc"] < worse["previous_champion_validation_auc"]
+    assert registry.version_for_alias(trained_project.model_name).version == before
+    assert int(worse["version"]) == int(before) + 2  # every model is registered, not promoted
