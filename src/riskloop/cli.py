@@ -57,17 +57,24 @@ def _scenario(settings):
         _fail(str(error))
 
 
-def _quiet_logging(project_dir: Path) -> None:
+@app.callback()
+def _configure_environment() -> None:
+    """Runs before every command: quiet, offline defaults for the libraries riskloop drives."""
+    from riskloop.settings import find_project_dir
+
     # Kedro reads its logging configuration when kedro.framework.project is first imported.
-    os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(project_dir / "conf" / "logging.yml"))
+    logging_file = find_project_dir() / "conf" / "logging.yml"
+    if logging_file.is_file():
+        os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(logging_file))
     # riskloop never phones home (and the machines it runs on may have no internet).
     os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+    # MLflow's download progress bars would flood the terminal of a command-line tool.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     warnings.filterwarnings("ignore", message=".*register_new_resolver.*")
 
 
 def _run_training(settings, data_dir: Path | None, pipeline: str | None = None) -> dict:
     """Run the pipeline, turning data and scenario problems into one clear message."""
-    _quiet_logging(settings.project_dir)
     from riskloop.data.scenario import ScenarioError
     from riskloop.data.schema import DataValidationError
     from riskloop.pipelines.runner import run_pipeline
@@ -232,6 +239,7 @@ def monitor(
 ) -> None:
     """Population stability index per feature: logged applications vs training data."""
     from riskloop import registry
+    from riskloop.evaluation.drift import MIN_ROWS_FOR_PSI
     from riskloop.monitoring.drift import EmptyPredictionLogError, feature_drift
     from riskloop.store import PredictionStore
 
@@ -258,3 +266,8 @@ def monitor(
         out.add_row(row.feature, f"{row.psi:.4f}", f"[{colour[row.status]}]{row.status}[/]")
     console.print(out)
     console.print("PSI < 0.10 stable, 0.10–0.25 watch, > 0.25 act.")
+    if len(table) and table["n"][0] < MIN_ROWS_FOR_PSI:
+        console.print(
+            f"[yellow]Only {table['n'][0]} logged applications: PSI is noisy below"
+            f" {MIN_ROWS_FOR_PSI}; read these figures as a smoke test, not a verdict.[/]"
+        )

@@ -23,6 +23,8 @@ from riskloop.data.schema import InputSchema
 
 EPSILON = 1e-4
 N_QUANTILE_BINS = 10
+# With ten bins, fewer rows than this leave most bins near-empty and PSI mostly measures noise.
+MIN_ROWS_FOR_PSI = 100
 MISSING = "__missing__"
 OTHER = "__other__"
 
