@@ -86,5 +86,6 @@ def credit_scorer(credit_scenario):
     train, _, _ = split_applications(
         clean, credit_scenario, {"test_size": 0.2, "validation_size": 0.2, "seed": 42}
     )
-    model = {"type": "sklearn_logistic_regression", "params": {"C": 1.0, "max_iter": 1000}}
-    return train_scorer(train, credit_scenario, model, lineage)
+    model = {"type": "sklearn_logistic_regression"}
+    candidates = {"sklearn_logistic_regression": {"C": 1.0, "max_iter": 1000}}
+    return train_scorer(train, credit_scenario, model, candidates, lineage)

@@ -91,7 +91,7 @@ def test_retrain_keeps_the_champion_unless_the_new_model_is_better(trained_proje
     worse = retrain(
         PROJECT_DIR,
         data_dir=trained_project.data_dir,
-        params={"model": {"params": {"C": 1e-5}}},
+        params={"candidates": {"sklearn_logistic_regression": {"C": 1e-5}}},
     )
     assert not worse["promoted"]
     assert worse["candidate_validation_auc"] < worse["previous_champion_validation_auc"]

@@ -45,4 +45,4 @@ def test_champion_decision(candidate, champion, margin, promote):
 
 def test_unknown_model_type_is_named():
     with pytest.raises(ValueError, match="unknown model type 'xgboost'"):
-        build_estimator({"type": "xgboost"})
+        build_estimator("xgboost")

@@ -1,7 +1,8 @@
 """The estimators the training pipeline can fit, by the name used in ``parameters_training.yml``.
 
 Each entry builds an unfitted classifier from keyword parameters; the scorer must have a
-storage codec for its class (see :mod:`riskloop.scorer`).
+storage codec for its class (see :mod:`riskloop.scorer`). The ``scratch_*`` candidates are
+riskloop's own implementations (:mod:`riskloop.scratch`); ``sklearn_*`` are library references.
 """
 
 from __future__ import annotations
@@ -16,14 +17,30 @@ def _sklearn_logistic_regression(**params: Any) -> Any:
     return LogisticRegression(**params)
 
 
+def _scratch(class_name: str) -> Callable[..., Any]:
+    def build(**params: Any) -> Any:
+        from riskloop import scratch
+
+        return getattr(scratch, class_name)(**params)
+
+    build.__name__ = f"scratch_{class_name}"
+    return build
+
+
 CANDIDATES: dict[str, Callable[..., Any]] = {
     "sklearn_logistic_regression": _sklearn_logistic_regression,
+    "scratch_logistic_regression": _scratch("LogisticRegression"),
+    "scratch_gaussian_nb": _scratch("GaussianNB"),
+    "scratch_knn": _scratch("KNeighborsClassifier"),
+    "scratch_mlp": _scratch("MLPClassifier"),
+    "scratch_decision_tree": _scratch("DecisionTreeClassifier"),
+    "scratch_random_forest": _scratch("RandomForestClassifier"),
+    "scratch_hist_gradient_boosting": _scratch("HistGradientBoostingClassifier"),
 }
 
 
-def build_estimator(spec: dict[str, Any]) -> Any:
-    """``{"type": name, "params": {...}}`` → an unfitted estimator."""
-    name = spec["type"]
+def build_estimator(name: str, params: dict[str, Any] | None = None) -> Any:
+    """An unfitted estimator of candidate ``name`` with hyper-parameters ``params``."""
     if name not in CANDIDATES:
         raise ValueError(f"unknown model type {name!r}; choose one of {', '.join(CANDIDATES)}")
-    return CANDIDATES[name](**(spec.get("params") or {}))
+    return CANDIDATES[name](**(params or {}))

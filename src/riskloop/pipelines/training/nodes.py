@@ -17,9 +17,17 @@ from riskloop.scorer import Scorer
 
 
 def train_scorer(
-    train: pd.DataFrame, scenario: Scenario, model: dict[str, Any], lineage: dict[str, Any]
+    train: pd.DataFrame,
+    scenario: Scenario,
+    model: dict[str, Any],
+    candidates: dict[str, dict[str, Any]],
+    lineage: dict[str, Any],
 ) -> Scorer:
-    """Fit ``preprocessing → estimator`` on the training split and wrap it as a scorer."""
+    """Fit ``preprocessing → estimator`` on the training split and wrap it as a scorer.
+
+    ``model.type`` names the candidate; its hyper-parameters are ``candidates[model.type]``.
+    """
+    params = dict(candidates.get(model["type"]) or {})
     schema = infer_input_schema(train, scenario)
     fitted = Pipeline(
         [
@@ -27,7 +35,7 @@ def train_scorer(
                 "features",
                 TabularPreprocessor(numeric=schema.numeric, categorical=schema.categorical),
             ),
-            ("model", build_estimator(model)),
+            ("model", build_estimator(model["type"], params)),
         ]
     ).fit(train[schema.names], target_vector(train, scenario))
     return Scorer(
@@ -41,7 +49,7 @@ def train_scorer(
             "model_name": scenario.model_name,
             "scenario": scenario.name,
             "model_type": model["type"],
-            "params": model.get("params") or {},
+            "params": params,
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "data_sha256": lineage.get("sha256"),
             "n_train": len(train),

@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 train_scorer,
-                inputs=["train", "scenario", "params:model", "data_lineage"],
+                inputs=["train", "scenario", "params:model", "params:candidates", "data_lineage"],
                 outputs="scorer",
                 name="train_scorer",
             )
