@@ -108,10 +108,15 @@ def artifact_digest(directory: str | Path) -> str:
 # --------------------------------------------------------------------------- the scorer
 @dataclass
 class Decisions:
-    """Scores of a batch: probability of the risky outcome and the decision for each row."""
+    """Scores of a batch: probability of the risky outcome and the decision for each row.
+
+    ``reasons`` (when the scorer can explain itself) holds, per row, the top reason codes:
+    dicts ``{"feature", "text", "contribution"}`` of the inputs pushing hardest toward decline.
+    """
 
     probability: np.ndarray
     decision: list[str]
+    reasons: list[list[dict[str, Any]]] | None = None
 
 
 @dataclass
@@ -135,6 +140,9 @@ class Scorer:
         (:func:`riskloop.evaluation.drift.reference_profile`).
     metadata : dict
         Lineage and metrics: model name, trained-at, data hash, git commit, parameters.
+    reports : dict
+        Small JSON documents about the model that its users read through the API (model card,
+        candidate comparison, calibration, profit curve, fairness); empty when not produced.
     """
 
     input_schema: InputSchema
@@ -144,6 +152,7 @@ class Scorer:
     positive_class: str
     reference: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    reports: dict[str, Any] = field(default_factory=dict)
 
     # ---- scoring
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
@@ -178,6 +187,7 @@ class Scorer:
             "positive_class": self.positive_class,
             "reference": self.reference,
             "metadata": self.metadata,
+            "reports": self.reports,
         }
         (directory / "scorer.json").write_text(json.dumps(document, indent=1, default=_json))
         return artifact_digest(directory)
@@ -208,6 +218,7 @@ class Scorer:
             positive_class=document["positive_class"],
             reference=document["reference"],
             metadata=document["metadata"],
+            reports=document.get("reports", {}),
         )
 
 
