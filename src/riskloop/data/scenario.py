@@ -54,7 +54,71 @@ class DecisionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float = Field(
-        0.5, gt=0.0, lt=1.0, description="decline when probability of the risky outcome >= this"
+        0.5,
+        gt=0.0,
+        lt=1.0,
+        description="decline when probability of the risky outcome >= this; the starting point"
+        " when the threshold is chosen by expected profit",
+    )
+    min_approval_rate: float | None = Field(
+        None, ge=0.0, le=1.0, description="optional floor on the share of applicants approved"
+    )
+
+
+class CostSpec(BaseModel):
+    """The lender's money per decision (see docs/business.md).
+
+    An approved applicant who repays earns ``margin × exposure × term``; one who defaults loses
+    ``loss_given_default × exposure``; a declined applicant earns and loses nothing; every
+    application costs ``review_cost`` to process.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    loss_given_default: float = Field(0.6, ge=0.0, le=1.0, description="share of exposure lost")
+    margin: float = Field(
+        0.01, ge=0.0, description="net interest margin per unit of exposure per term unit"
+    )
+    term_column: str | None = Field(None, description="column holding the term (e.g. months)")
+    term: float = Field(12.0, gt=0.0, description="term used when term_column is not set")
+    exposure: float = Field(
+        1.0, gt=0.0, description="exposure used when the scenario has no exposure column"
+    )
+    review_cost: float = Field(0.0, ge=0.0, description="cost of processing one application")
+
+
+class GroupSpec(BaseModel):
+    """How a numeric sensitive attribute is cut into groups: ``bins`` are the inner edges."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bins: list[float]
+    labels: list[str]
+
+    @model_validator(mode="after")
+    def _one_label_per_group(self) -> GroupSpec:
+        if len(self.labels) != len(self.bins) + 1:
+            raise ValueError(f"{len(self.bins)} bin edges need {len(self.bins) + 1} labels")
+        return self
+
+
+class FairnessSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    use_as_inputs: bool = Field(
+        True, description="whether the sensitive attributes are model inputs"
+    )
+    groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    demographic_parity_ratio_min: float = Field(0.8, ge=0.0, le=1.0)
+    equalized_odds_difference_max: float = Field(0.1, ge=0.0, le=1.0)
+
+
+class ExplanationSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int = Field(4, ge=1, description="reason codes returned with each decision")
+    reason_texts: dict[str, str] = Field(
+        default_factory=dict, description="human text per input feature for reason codes"
     )
 
 
@@ -68,6 +132,9 @@ class Scenario(BaseModel):
     data: DataSpec
     columns: dict[str, ColumnRule] = Field(default_factory=dict)
     decision: DecisionSpec = Field(default_factory=DecisionSpec)
+    costs: CostSpec = Field(default_factory=CostSpec)
+    fairness: FairnessSpec = Field(default_factory=FairnessSpec)
+    explanations: ExplanationSpec = Field(default_factory=ExplanationSpec)
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Scenario:

@@ -95,8 +95,11 @@ def _is_categorical_dtype(series: pd.Series) -> bool:
 
 
 def input_columns(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
-    """Columns the model may use: all but the target and the dropped ones, in file order."""
+    """Columns the model may use, in file order: all but the target and the dropped ones, and
+    but the sensitive attributes when the scenario says they are not model inputs."""
     excluded = {scenario.data.target, *scenario.data.drop}
+    if not scenario.fairness.use_as_inputs:
+        excluded.update(scenario.data.sensitive)
     return [c for c in frame.columns if c not in excluded]
 
 
