@@ -10,6 +10,12 @@ the new shares a_i is
 
 with shares floored at ``EPSILON`` so an empty bin does not give an infinite value.
 Convention in credit: PSI < 0.10 stable, 0.10–0.25 watch, > 0.25 act.
+
+PSI has no sampling theory, so each feature also gets a two-sample test with its p-value:
+Kolmogorov–Smirnov for numeric features (against a stored sample of up to
+``REFERENCE_SAMPLE`` training values) and chi-squared for categorical ones (a 2 × k contingency
+table of reference and new counts). The sample sizes are reported beside every value: with a
+million rows any difference is "significant", which is why PSI, an effect size, drives alerts.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from riskloop.data.schema import InputSchema
 
@@ -27,6 +34,7 @@ N_QUANTILE_BINS = 10
 MIN_ROWS_FOR_PSI = 100
 MISSING = "__missing__"
 OTHER = "__other__"
+REFERENCE_SAMPLE = 5000
 
 
 def _numeric_edges(values: np.ndarray) -> list[float]:
@@ -55,21 +63,42 @@ def categorical_bin_counts(values: pd.Series, categories: list[str]) -> np.ndarr
     return np.append(known, [values.isna().sum(), other])
 
 
-def reference_profile(frame: pd.DataFrame, schema: InputSchema) -> dict[str, Any]:
-    """Bins and shares per feature of the training data (JSON-serialisable)."""
+def _sorted_sample(values: np.ndarray, seed: int) -> list[float]:
+    finite = values[~np.isnan(values)]
+    if finite.size > REFERENCE_SAMPLE:
+        finite = np.random.default_rng(seed).choice(finite, REFERENCE_SAMPLE, replace=False)
+    return np.sort(finite).tolist()
+
+
+def numeric_profile(values: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """Quantile-bin edges, shares and a sorted sample of one numeric variable."""
+    values = np.asarray(values, dtype=np.float64)
+    edges = _numeric_edges(values)
+    counts = numeric_bin_counts(values, edges)
+    return {
+        "kind": "numeric",
+        "edges": edges,
+        "shares": (counts / max(counts.sum(), 1)).tolist(),
+        "n": int(values.size),
+        "sample": _sorted_sample(values, seed),
+    }
+
+
+def reference_profile(frame: pd.DataFrame, schema: InputSchema, seed: int = 0) -> dict[str, Any]:
+    """Bins, shares and (numeric) a sorted sample per feature of the training data (JSON)."""
     profile: dict[str, Any] = {"n": len(frame), "features": {}}
     for feature in schema.features:
         column = frame[feature.name]
         if feature.kind == "numeric":
             values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            edges = _numeric_edges(values)
-            counts = numeric_bin_counts(values, edges)
-            entry = {"kind": "numeric", "edges": edges}
+            profile["features"][feature.name] = numeric_profile(values, seed)
+            continue
         else:
             categories = sorted({str(v) for v in column.dropna().unique()})
             counts = categorical_bin_counts(column, categories)
             entry = {"kind": "categorical", "categories": categories}
         entry["shares"] = (counts / max(counts.sum(), 1)).tolist()
+        entry["n"] = len(column)
         profile["features"][feature.name] = entry
     return profile
 
@@ -89,20 +118,85 @@ def psi_status(psi: float) -> str:
     return "watch" if psi <= 0.25 else "act"
 
 
-def psi_by_feature(profile: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per feature: PSI of ``frame`` against the reference profile, with its status."""
+def ks_against_reference(reference_sorted: np.ndarray, values: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov–Smirnov statistic and asymptotic p-value, in O(n log m).
+
+    ``reference_sorted`` (m values, sorted) is the training sample; ``values`` (n, NaNs
+    ignored) the new window. The supremum of |F_new − F_ref| is attained at a data point; F_ref
+    is a step function constant between reference points, so it suffices to know, for every
+    reference point r_k, how many new values lie strictly below and at-or-below it — two binary
+    searches per new value instead of sorting the (large) new sample. Equal to
+    ``scipy.stats.ks_2samp(..., method="asymp")`` (tested).
+    """
+    reference = np.asarray(reference_sorted, dtype=np.float64)
+    new = np.asarray(values, dtype=np.float64)
+    new = new[~np.isnan(new)]
+    m, n = reference.size, new.size
+    if m == 0 or n == 0:
+        return float("nan"), float("nan")
+    # reference ECDF at r_k and just below it (ties in the reference handled by searchsorted)
+    ref_at = np.searchsorted(reference, reference, side="right") / m
+    ref_below = np.searchsorted(reference, reference, side="left") / m
+    # x < r_k  <=>  #{reference <= x} <= k ;  x <= r_k  <=>  #{reference < x} <= k.
+    # One binary search gives #{reference < x}; #{reference <= x} differs only where x equals a
+    # reference value, and then it is the end of that value's run of ties.
+    n_less = np.searchsorted(reference, new, side="left")
+    run_end = np.append(np.searchsorted(reference, reference, side="right"), m)
+    ties = reference[np.minimum(n_less, m - 1)] == new
+    n_less_or_equal = np.where(ties, run_end[n_less], n_less)
+    after = np.bincount(n_less_or_equal, minlength=m + 1)
+    before = np.bincount(n_less, minlength=m + 1)
+    new_below = np.cumsum(after)[:m] / n
+    new_at = np.cumsum(before)[:m] / n
+    statistic = float(max(np.max(np.abs(new_at - ref_at)), np.max(np.abs(new_below - ref_below))))
+    return statistic, float(stats.kstwo.sf(statistic, max(round(m * n / (m + n)), 1)))
+
+
+def chi_squared_against_reference(
+    reference_shares: np.ndarray, reference_n: int, counts: np.ndarray
+) -> tuple[float, float]:
+    """Chi-squared test of homogeneity between reference and new category counts."""
+    reference = np.asarray(reference_shares, dtype=np.float64) * reference_n
+    table = np.vstack([reference, np.asarray(counts, dtype=np.float64)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or table[1].sum() == 0:
+        return 0.0, 1.0
+    result = stats.chi2_contingency(table, correction=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def drift_by_feature(profile: dict[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per feature: PSI and its status, the two-sample test, and both sample sizes."""
     rows = []
     for name, entry in profile["features"].items():
         if name not in frame.columns:
             continue
         column = frame[name]
         if entry["kind"] == "numeric":
-            counts = numeric_bin_counts(
-                pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
-                entry["edges"],
+            values = pd.to_numeric(column, errors="coerce").to_numpy(
+                dtype=np.float64, na_value=np.nan
             )
+            counts = numeric_bin_counts(values, entry["edges"])
+            test = "ks"
+            statistic, p_value = ks_against_reference(np.asarray(entry.get("sample", [])), values)
         else:
             counts = categorical_bin_counts(column, entry["categories"])
+            test = "chi2"
+            statistic, p_value = chi_squared_against_reference(
+                np.asarray(entry["shares"]), entry.get("n", profile["n"]), counts
+            )
         psi = population_stability_index(np.asarray(entry["shares"]), counts)
-        rows.append({"feature": name, "psi": psi, "status": psi_status(psi), "n": len(frame)})
-    return pd.DataFrame(rows, columns=["feature", "psi", "status", "n"])
+        rows.append(
+            {
+                "feature": name,
+                "psi": psi,
+                "status": psi_status(psi),
+                "test": test,
+                "statistic": statistic,
+                "p_value": p_value,
+                "n": len(frame),
+                "n_reference": entry.get("n", profile["n"]),
+            }
+        )
+    columns = ["feature", "psi", "status", "test", "statistic", "p_value", "n", "n_reference"]
+    return pd.DataFrame(rows, columns=columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskloop.evaluation.drift import psi_by_feature
+from riskloop.evaluation.drift import drift_by_feature
 from riskloop.scorer import Scorer
 from riskloop.store import PredictionStore
 
@@ -24,5 +24,5 @@ def feature_drift(
             f"the prediction log at {store.url} is empty: score some applications first"
             " (POST /v1/score), then run the monitor again"
         )
-    table = psi_by_feature(scorer.reference, logged)
+    table = drift_by_feature(scorer.reference, logged)
     return table.sort_values("psi", ascending=False, ignore_index=True)
