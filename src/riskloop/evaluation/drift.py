@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from riskloop.data.schema import InputSchema
+from riskloop.evaluation._drift_kernels import scan_numeric
 
 EPSILON = 1e-4
 N_QUANTILE_BINS = 10
@@ -56,10 +57,10 @@ def numeric_bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
 
 def categorical_bin_counts(values: pd.Series, categories: list[str]) -> np.ndarray:
     """Counts per training category, then missing, then any other value."""
-    present = values.dropna().astype(str)
-    counts = present.value_counts()
+    counts = values.value_counts(dropna=True)  # count first, then stringify the few keys
+    counts = counts.groupby(counts.index.astype(str)).sum()
     known = np.array([counts.get(c, 0) for c in categories], dtype=np.float64)
-    other = len(present) - known.sum()
+    other = counts.sum() - known.sum()
     return np.append(known, [values.isna().sum(), other])
 
 
@@ -131,23 +132,34 @@ def ks_against_reference(reference_sorted: np.ndarray, values: np.ndarray) -> tu
     reference = np.asarray(reference_sorted, dtype=np.float64)
     new = np.asarray(values, dtype=np.float64)
     new = new[~np.isnan(new)]
-    m, n = reference.size, new.size
+    if reference.size == 0 or new.size == 0:
+        return float("nan"), float("nan")
+    n_less = np.searchsorted(reference, new, side="left")
+    n_less_equal = np.searchsorted(reference, new, side="right")
+    m = reference.size
+    return _ks_from_positions(
+        reference,
+        np.bincount(n_less, minlength=m + 1),
+        np.bincount(n_less_equal, minlength=m + 1),
+    )
+
+
+def _ks_from_positions(
+    reference: np.ndarray, n_less_counts: np.ndarray, n_less_equal_counts: np.ndarray
+) -> tuple[float, float]:
+    """KS statistic and p-value from how many new values have k reference values below them.
+
+    x < r_k  <=>  #{reference <= x} <= k, and x <= r_k  <=>  #{reference < x} <= k, so the new
+    sample's ECDF just below and at each reference point are cumulative sums of those counts.
+    """
+    m = reference.size
+    n = int(n_less_counts.sum())
     if m == 0 or n == 0:
         return float("nan"), float("nan")
-    # reference ECDF at r_k and just below it (ties in the reference handled by searchsorted)
     ref_at = np.searchsorted(reference, reference, side="right") / m
     ref_below = np.searchsorted(reference, reference, side="left") / m
-    # x < r_k  <=>  #{reference <= x} <= k ;  x <= r_k  <=>  #{reference < x} <= k.
-    # One binary search gives #{reference < x}; #{reference <= x} differs only where x equals a
-    # reference value, and then it is the end of that value's run of ties.
-    n_less = np.searchsorted(reference, new, side="left")
-    run_end = np.append(np.searchsorted(reference, reference, side="right"), m)
-    ties = reference[np.minimum(n_less, m - 1)] == new
-    n_less_or_equal = np.where(ties, run_end[n_less], n_less)
-    after = np.bincount(n_less_or_equal, minlength=m + 1)
-    before = np.bincount(n_less, minlength=m + 1)
-    new_below = np.cumsum(after)[:m] / n
-    new_at = np.cumsum(before)[:m] / n
+    new_below = np.cumsum(n_less_equal_counts)[:m] / n
+    new_at = np.cumsum(n_less_counts)[:m] / n
     statistic = float(max(np.max(np.abs(new_at - ref_at)), np.max(np.abs(new_below - ref_below))))
     return statistic, float(stats.kstwo.sf(statistic, max(round(m * n / (m + n)), 1)))
 
@@ -176,9 +188,15 @@ def drift_by_feature(profile: dict[str, Any], frame: pd.DataFrame) -> pd.DataFra
             values = pd.to_numeric(column, errors="coerce").to_numpy(
                 dtype=np.float64, na_value=np.nan
             )
-            counts = numeric_bin_counts(values, entry["edges"])
+            reference = np.asarray(entry.get("sample", []), dtype=np.float64)
+            counts, n_less, n_less_equal = scan_numeric(
+                np.ascontiguousarray(values),
+                np.asarray(entry["edges"], dtype=np.float64),
+                reference,
+            )
+            counts = counts.astype(np.float64)
             test = "ks"
-            statistic, p_value = ks_against_reference(np.asarray(entry.get("sample", [])), values)
+            statistic, p_value = _ks_from_positions(reference, n_less, n_less_equal)
         else:
             counts = categorical_bin_counts(column, entry["categories"])
             test = "chi2"
