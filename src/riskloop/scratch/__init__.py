@@ -21,6 +21,7 @@ from riskloop.scratch._validation import (
     validate_data,
 )
 from riskloop.scratch.forest import RandomForestClassifier
+from riskloop.scratch.gbdt import HistGradientBoostingClassifier
 from riskloop.scratch.kmeans import KMeans
 from riskloop.scratch.logistic_regression import LogisticRegression
 from riskloop.scratch.naive_bayes import GaussianNB
@@ -38,6 +39,7 @@ __all__ = [
     "DataConversionWarning",
     "DecisionTreeClassifier",
     "GaussianNB",
+    "HistGradientBoostingClassifier",
     "KMeans",
     "KNeighborsClassifier",
     "LogisticRegression",
