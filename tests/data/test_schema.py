@@ -104,3 +104,14 @@ def test_invalid_scenario_names_the_problem(tmp_path, text, expected):
     with pytest.raises(ScenarioError, match="bad.yml") as caught:
         load_scenario(path)
     assert expected in str(caught.value)
+
+
+def test_sensitive_attributes_left_out_of_inputs_are_still_validated(credit_frame, credit_scenario):
+    fairness = credit_scenario.fairness.model_copy(update={"use_as_inputs": False})
+    scenario = credit_scenario.model_copy(update={"fairness": fairness})
+    validated = validate_applications(credit_frame, scenario)
+    schema = infer_input_schema(validated, scenario)
+    assert "Age" not in schema.names and "Marital" not in schema.names
+    credit_frame["Marital"] = credit_frame["Marital"].astype(object)
+    credit_frame.loc[0, "Marital"] = "complicated"
+    assert "column 'Marital'" in _error(credit_frame, scenario)

@@ -104,8 +104,13 @@ def input_columns(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
 
 
 def categorical_columns(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
-    """The scenario's categorical columns, or those whose dtype is not numeric when absent."""
-    columns = input_columns(frame, scenario)
+    """The scenario's categorical columns, or those whose dtype is not numeric when absent.
+
+    Sensitive attributes are classified too when they are not model inputs: they are still
+    validated and used for the fairness analysis.
+    """
+    excluded = {scenario.data.target, *scenario.data.drop}
+    columns = [c for c in frame.columns if c not in excluded]
     if scenario.data.categorical is not None:
         return [c for c in columns if c in scenario.data.categorical]
     return [
