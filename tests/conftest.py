@@ -31,6 +31,22 @@ def credit_frame() -> pd.DataFrame:
     return pd.read_csv(CREDIT_CSV)
 
 
+# A small model-selection budget for pipeline runs in tests (the default config tunes longer):
+# four candidates (library references and riskloop's own), two tuning trials each.
+SMALL_BUDGET = {
+    "model": {
+        "candidates": [
+            "sklearn_logistic_regression",
+            "lightgbm",
+            "scratch_logistic_regression",
+            "scratch_decision_tree",
+        ]
+    },
+    "tuning": {"folds": 3, "trials": 2, "n_bootstrap": 200},
+    "evaluation": {"n_bootstrap": 200},
+}
+
+
 @dataclass
 class TrainedProject:
     """A pipeline run on the bundled data, in its own folder and tracking database."""
@@ -65,7 +81,7 @@ def trained_project(tmp_path_factory, credit_scenario) -> Iterator[TrainedProjec
     saved = {k: os.environ.get(k) for k in project.env()}
     os.environ.update(project.env())
     registry.configure(project.tracking_uri)
-    run_pipeline(PROJECT_DIR, data_dir=project.data_dir)
+    run_pipeline(PROJECT_DIR, data_dir=project.data_dir, params=SMALL_BUDGET)
     yield project
     for key, value in saved.items():
         if value is None:

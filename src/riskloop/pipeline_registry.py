@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Pipeline
 
-from riskloop.pipelines import data_processing, evaluation, registration, training
+from riskloop.pipelines import data_processing, eda, evaluation, registration, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -11,6 +11,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "training": training.create_pipeline(),
         "evaluation": evaluation.create_pipeline(),
         "registration": registration.create_pipeline(),
+        "eda": eda.create_pipeline(),
     }
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

@@ -101,6 +101,17 @@ class MlflowRunHook:
         )
 
     @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        """Reports go to the run as artifacts; the candidate table also as nested runs."""
+        import mlflow
+
+        if dataset_name not in REPORT_ARTIFACTS or mlflow.active_run() is None:
+            return
+        if dataset_name == "model_comparison":
+            log_candidate_runs(data)
+        log_report(REPORT_ARTIFACTS[dataset_name], data)
+
+    @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._end("FINISHED")
 
@@ -116,6 +127,58 @@ class MlflowRunHook:
         if self._owns_run and mlflow.active_run() is not None:
             mlflow.end_run(status=status)
         self._owns_run = False
+
+
+# Catalog datasets logged to the run as artifacts when saved, by artifact file name.
+REPORT_ARTIFACTS = {
+    "model_comparison": "reports/model_comparison.csv",
+    "business_impact": "reports/business_impact.json",
+    "business_impact_plot": "reports/business_impact.png",
+    "fairness_report": "reports/fairness.json",
+    "model_card": "reports/model_card.md",
+    "test_predictions": "reports/test_predictions.csv",
+    "baseline_policies": "reports/baseline_policies.json",
+}
+
+
+def log_report(artifact_file: str, data: Any) -> None:
+    """Log one report (DataFrame, dict, text or matplotlib figure) to the active run."""
+    import mlflow
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        mlflow.log_text(data.to_csv(index=False), artifact_file)
+    elif isinstance(data, dict | list):
+        mlflow.log_dict(data, artifact_file)
+    elif isinstance(data, str):
+        mlflow.log_text(data, artifact_file)
+    elif hasattr(data, "savefig"):
+        mlflow.log_figure(data, artifact_file)
+    else:
+        log.warning("not logging %s: unsupported type %s", artifact_file, type(data).__name__)
+
+
+def log_candidate_runs(comparison: Any) -> None:
+    """One nested run per compared candidate or baseline: its parameters and metrics."""
+    import math
+
+    import mlflow
+
+    for row in comparison.to_dict("records"):
+        with mlflow.start_run(run_name=str(row["name"]), nested=True):
+            mlflow.set_tags({"kind": str(row.get("kind")), "selected": str(row.get("selected"))})
+            params = row.get("params")
+            if isinstance(params, dict) and params:
+                mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            mlflow.log_metrics(
+                {
+                    k: float(v)
+                    for k, v in row.items()
+                    if isinstance(v, int | float)
+                    and not isinstance(v, bool)
+                    and math.isfinite(float(v))
+                }
+            )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ import numpy as np
 import pandas as pd
 
 from riskloop.data.schema import InputSchema
+from riskloop.evaluation.calibration import calibrator_from_dict
+from riskloop.evaluation.explain import (
+    Explainer,
+    ExplanationSetup,
+    aggregate_to_features,
+    reason_codes,
+)
 from riskloop.features.preprocessing import TabularPreprocessor
 
 FORMAT = "riskloop.scorer/1"
@@ -72,10 +79,37 @@ def _load_scratch(meta: Mapping[str, Any], directory: Path) -> Any:
     return ScratchEstimator.load(directory / "model")
 
 
+class LightGBMBooster:
+    """A trained LightGBM booster behind the ``predict_proba`` contract the scorer uses.
+
+    LightGBM's own text format (``Booster.model_to_string``) is its storage: no pickle.
+    """
+
+    def __init__(self, booster: Any):
+        self.booster_ = booster
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = np.asarray(self.booster_.predict(np.asarray(X, dtype=np.float64)), dtype=np.float64)
+        return np.column_stack([1.0 - p, p])
+
+
+def _save_lightgbm(estimator: Any, directory: Path) -> dict[str, Any]:
+    booster = estimator.booster_
+    (directory / "model.txt").write_text(booster.model_to_string())
+    return {}
+
+
+def _load_lightgbm(meta: Mapping[str, Any], directory: Path) -> Any:
+    import lightgbm
+
+    return LightGBMBooster(lightgbm.Booster(model_str=(directory / "model.txt").read_text()))
+
+
 Codec = tuple[Callable[[Any, Path], dict[str, Any]], Callable[[Mapping[str, Any], Path], Any]]
 CODECS: dict[str, Codec] = {
     "sklearn.LogisticRegression": (_save_sklearn_logistic, _load_sklearn_logistic),
     "riskloop.scratch": (_save_scratch, _load_scratch),
+    "lightgbm": (_save_lightgbm, _load_lightgbm),
 }
 
 
@@ -87,6 +121,8 @@ def codec_name(estimator: Any) -> str:
         "LogisticRegression"
     ):
         return "sklearn.LogisticRegression"
+    if module.startswith("lightgbm") or isinstance(estimator, LightGBMBooster):
+        return "lightgbm"
     raise TypeError(
         f"no safe storage format for {type(estimator).__module__}.{type(estimator).__name__};"
         f" supported: {', '.join(CODECS)}"
@@ -143,6 +179,14 @@ class Scorer:
     reports : dict
         Small JSON documents about the model that its users read through the API (model card,
         candidate comparison, calibration, profit curve, fairness); empty when not produced.
+    calibrator : calibrator or None
+        Map from the estimator's probability to a calibrated one
+        (:mod:`riskloop.evaluation.calibration`), applied after the estimator; None = as is.
+    explanation : ExplanationSetup or None
+        Background statistics, ``top_k`` and reason texts that let the scorer explain its
+        decisions (:mod:`riskloop.evaluation.explain`); None = it gives no reasons.
+        Explanations are of the uncalibrated estimator (log-odds or probability, see
+        :meth:`explain_records`): calibration is monotone, so reasons rank the same.
     """
 
     input_schema: InputSchema
@@ -153,12 +197,20 @@ class Scorer:
     reference: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     reports: dict[str, Any] = field(default_factory=dict)
+    calibrator: Any | None = None
+    explanation: ExplanationSetup | None = None
+    _explainer: Explainer | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _probability(self, matrix: np.ndarray) -> np.ndarray:
+        """The estimator's probability of the risky outcome, calibrated when a map is set."""
+        probability = self.estimator.predict_proba(matrix)[:, 1]
+        return probability if self.calibrator is None else self.calibrator.transform(probability)
 
     # ---- scoring
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Probability of the risky outcome for each row of a DataFrame of inputs."""
         matrix = self.preprocessor.transform(frame[self.input_schema.names])
-        return self.estimator.predict_proba(matrix)[:, 1]
+        return self._probability(matrix)
 
     def decide(self, probability: np.ndarray) -> list[str]:
         return [DECLINE if p >= self.threshold else APPROVE for p in probability]
@@ -166,8 +218,89 @@ class Scorer:
     def score_records(self, records: Sequence[Mapping[str, Any]]) -> Decisions:
         """Fast path for validated dicts (missing values as ``None``): no pandas round-trip."""
         matrix = self.preprocessor.transform_records(records)
-        probability = self.estimator.predict_proba(matrix)[:, 1]
-        return Decisions(probability=probability, decision=self.decide(probability))
+        probability = self._probability(matrix)
+        reasons = None
+        if self.explanation is not None and self.explainer().family != "agnostic":
+            # Linear and tree explanations are exact and cheap (µs to a fraction of a ms per
+            # row); the model-agnostic one is too slow for every request: explain_records.
+            reasons = self._reasons(self._explain_matrix(matrix)[1])
+        return Decisions(
+            probability=probability, decision=self.decide(probability), reasons=reasons
+        )
+
+    # ---- explanations
+    def explainer(self) -> Explainer:
+        """The SHAP explainer of the estimator, built at first use.
+
+        Raises
+        ------
+        ValueError
+            When the scorer was saved without explanation state.
+        """
+        if self.explanation is None:
+            raise ValueError("this scorer was trained without explanation state; retrain it")
+        if self._explainer is None:
+            self._explainer = Explainer(
+                self.estimator,
+                self.explanation.background_mean,
+                self.explanation.background_sample,
+            )
+        return self._explainer
+
+    def prepare_explanations(self) -> None:
+        """Build the explainer and explain one row, so the first request does not pay for it.
+
+        Tree models import shap on first use (seconds, plus JIT compilation); a server calls
+        this after loading a scorer and before serving it. No-op without explanation state or
+        for model-agnostic explainers (whose reasons are not computed per request).
+        """
+        if self.explanation is None or self.explainer().family == "agnostic":
+            return
+        self.explainer().explain_matrix(self.explanation.background_mean[None, :])
+
+    def column_features(self) -> list[str]:
+        """The original input feature of each model-matrix column (one-hot → its column)."""
+        pre = self.preprocessor
+        names = list(pre.numeric)
+        for column, levels in zip(pre.categorical, pre.categories_, strict=True):
+            names += [column] * len(levels)
+        return names
+
+    def _explain_matrix(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        base, by_column = self.explainer().explain_matrix(matrix)
+        features = list(self.preprocessor.numeric) + list(self.preprocessor.categorical)
+        return base, aggregate_to_features(by_column, self.column_features(), features)
+
+    def _reasons(self, by_feature: np.ndarray) -> list[list[dict[str, Any]]]:
+        assert self.explanation is not None
+        features = list(self.preprocessor.numeric) + list(self.preprocessor.categorical)
+        texts, top_k = self.explanation.reason_texts, self.explanation.top_k
+        return [
+            reason_codes(dict(zip(features, row, strict=True)), texts, top_k) for row in by_feature
+        ]
+
+    def explain_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """SHAP explanation of each validated record, per original input feature.
+
+        Each row is ``{"base_value", "output", "output_space", "contributions": {feature:
+        value}}`` with ``base_value + Σ contributions == output``; ``output`` is the
+        uncalibrated estimator's log-odds (linear and boosted models) or probability (single
+        tree, forest, model-agnostic), as ``output_space`` says.
+        """
+        matrix = self.preprocessor.transform_records(records)
+        explainer = self.explainer()
+        base, by_feature = self._explain_matrix(matrix)
+        output = explainer.model_output(matrix)
+        features = list(self.preprocessor.numeric) + list(self.preprocessor.categorical)
+        return [
+            {
+                "base_value": float(base[i]),
+                "output": float(output[i]),
+                "output_space": explainer.output_space,
+                "contributions": {f: float(v) for f, v in zip(features, row, strict=True)},
+            }
+            for i, row in enumerate(by_feature)
+        ]
 
     # ---- persistence
     def save(self, directory: str | Path) -> str:
@@ -188,7 +321,12 @@ class Scorer:
             "reference": self.reference,
             "metadata": self.metadata,
             "reports": self.reports,
+            "calibrator": None if self.calibrator is None else self.calibrator.to_dict(),
         }
+        if self.explanation is not None:
+            settings, arrays = self.explanation.to_state()
+            np.savez(directory / "explanation.npz", **arrays)
+            document["explanation"] = settings
         (directory / "scorer.json").write_text(json.dumps(document, indent=1, default=_json))
         return artifact_digest(directory)
 
@@ -219,7 +357,19 @@ class Scorer:
             reference=document["reference"],
             metadata=document["metadata"],
             reports=document.get("reports", {}),
+            calibrator=calibrator_from_dict(document.get("calibrator")),
+            explanation=_load_explanation(document.get("explanation"), directory),
         )
+
+
+def _load_explanation(
+    settings: Mapping[str, Any] | None, directory: Path
+) -> ExplanationSetup | None:
+    """Explanation state of a saved scorer; None for scorers saved without it."""
+    if settings is None:
+        return None
+    with np.load(directory / "explanation.npz", allow_pickle=False) as arrays:
+        return ExplanationSetup.from_state(settings, arrays)
 
 
 def _json(value: Any) -> Any:

@@ -15,7 +15,7 @@ from riskloop.serving.app import create_app
 from riskloop.serving.loading import load_registered_model
 from riskloop.serving.model_holder import ModelHolder
 from riskloop.store import PredictionStore
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SMALL_BUDGET
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,8 @@ def test_pipeline_trains_a_good_enough_champion(trained_project):
 def test_run_logs_params_metrics_data_hash_and_commit(trained_project):
     champion = registry.version_for_alias(trained_project.model_name)
     run = mlflow.get_run(champion.run_id)
-    assert run.data.params["model.type"] == "sklearn_logistic_regression"
+    assert run.data.params["model.type"] == "select"  # candidates compared, best one kept
+    assert champion.tags["model_type"] in SMALL_BUDGET["model"]["candidates"]
     assert run.data.params["split.seed"] == "42"
     assert run.data.metrics["test_auc"] >= 0.80
     assert run.data.tags["git_commit"]
@@ -84,16 +85,71 @@ def test_serve_score_log_and_monitor(trained_project, tmp_path):
     assert (drift["n"] == 300).all()
 
 
+def test_run_reports_selection_business_impact_and_fairness(trained_project):
+    reporting = trained_project.data_dir / "08_reporting"
+    comparison = pd.read_csv(reporting / "model_comparison.csv")
+    models = comparison[comparison["kind"] == "model"]
+    assert sorted(models["name"]) == sorted(SMALL_BUDGET["model"]["candidates"])
+    assert {"approve_all", "rule", "scorecard"} <= set(comparison["name"])
+    assert models["cv_auc_mean"].between(0.7, 1).all() and (models["cv_auc_sd"] > 0).all()
+    selected = models.loc[models["selected"], "name"].item()
+    assert selected == models.loc[models["validation_profit"].idxmax(), "name"]
+    impact = _read(trained_project, "business_impact.json")
+    assert set(impact["policies"]) == {"model", "approve_all", "rule", "scorecard"}
+    for name, difference in impact["model_minus_baseline"].items():
+        model, baseline = impact["policies"]["model"], impact["policies"][name]
+        assert difference["estimate"] == pytest.approx(
+            model["profit_per_1000"] - baseline["profit_per_1000"]
+        )
+        assert difference["low"] <= difference["estimate"] <= difference["high"]
+    assert impact["answer"].split(".")[0] in {"Yes", "No", "Not clearly"}
+    assert (reporting / "business_impact.png").read_bytes()[:4] == b"\x89PNG"
+    predictions = pd.read_csv(trained_project.data_dir / "07_model_output" / "test_predictions.csv")
+    assert list(predictions.columns) == ["y_true", "probability", "decision", "Age", "Marital"]
+    scorer, info = registry.load_champion(trained_project.model_name)
+    assert (
+        (predictions["decision"] == "decline")
+        .eq(predictions["probability"] >= scorer.threshold)
+        .all()
+    )
+    assert set(scorer.reports) >= {
+        "model_card", "comparison", "calibration", "profit_curve", "business", "fairness",
+    }  # fmt: skip
+    assert scorer.reports["profit_curve"]["chosen_threshold"] == scorer.threshold
+    card = (reporting / "model_card.md").read_text()
+    assert f"{_read(trained_project, 'metrics.json')['test']['auc']:.4f}" in card
+    assert selected in card and impact["answer"] in card
+    registration = _read(trained_project, "registration.json")
+    assert registration["candidate_dp_ratio"] >= 0.8
+    assert registration["candidate_eo_difference"] <= 0.1
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(info.run_id, "reports")}
+    assert "reports/model_card.md" in artifacts and "reports/model_comparison.csv" in artifacts
+    nested = mlflow.search_runs(
+        experiment_ids=[mlflow.get_run(info.run_id).info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{info.run_id}'",
+    )
+    assert set(nested["tags.mlflow.runName"]) == set(comparison["name"])
+
+
 def test_retrain_keeps_the_champion_unless_the_new_model_is_better(trained_project):
     before = registry.version_for_alias(trained_project.model_name).version
-    same = retrain(PROJECT_DIR, data_dir=trained_project.data_dir)
+    same = retrain(PROJECT_DIR, data_dir=trained_project.data_dir, params=SMALL_BUDGET)
     assert not same["promoted"] and same["champion_version"] == before
+    assert same["failed_gates"] == [
+        f"profit: {same['candidate_validation_profit_per_1000']:,.1f} per 1,000 does not beat"
+        f" champion's {same['previous_champion_validation_profit_per_1000']:,.1f} by more than 0"
+    ]
     worse = retrain(
         PROJECT_DIR,
         data_dir=trained_project.data_dir,
-        params={"candidates": {"sklearn_logistic_regression": {"C": 1e-5}}},
+        params={
+            **SMALL_BUDGET,
+            "model": {"type": "sklearn_logistic_regression"},
+            "candidates": {"sklearn_logistic_regression": {"C": 1e-5}},
+        },
     )
     assert not worse["promoted"]
     assert worse["candidate_validation_auc"] < worse["previous_champion_validation_auc"]
+    assert any(gate.startswith("profit:") for gate in worse["failed_gates"])
     assert registry.version_for_alias(trained_project.model_name).version == before
     assert int(worse["version"]) == int(before) + 2  # every model is registered, not promoted

@@ -9,7 +9,7 @@ import pytest
 
 from riskloop import registry
 from riskloop.pipelines.runner import run_pipeline
-from tests.conftest import PROJECT_DIR
+from tests.conftest import PROJECT_DIR, SMALL_BUDGET
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,9 @@ decision:
   threshold: 0.4
 """
     )
-    run_pipeline(PROJECT_DIR, scenario_file=scenario, data_dir=tmp_path / "data")
+    run_pipeline(
+        PROJECT_DIR, scenario_file=scenario, data_dir=tmp_path / "data", params=SMALL_BUDGET
+    )
     metrics = json.loads((tmp_path / "data" / "08_reporting" / "metrics.json").read_text())
     assert metrics["test"]["auc"] > 0.7
     scorer, info = registry.load_champion("churn-model")

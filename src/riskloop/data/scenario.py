@@ -111,6 +111,11 @@ class FairnessSpec(BaseModel):
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
     demographic_parity_ratio_min: float = Field(0.8, ge=0.0, le=1.0)
     equalized_odds_difference_max: float = Field(0.1, ge=0.0, le=1.0)
+    min_group_size: int = Field(
+        30,
+        ge=1,
+        description="groups with fewer rows are reported but not gated (their rates are noise)",
+    )
 
 
 class ExplanationSpec(BaseModel):
@@ -120,6 +125,34 @@ class ExplanationSpec(BaseModel):
     reason_texts: dict[str, str] = Field(
         default_factory=dict, description="human text per input feature for reason codes"
     )
+
+
+class DeclineRule(BaseModel):
+    """One condition of the rule baseline: decline when ``column`` equals / exceeds a value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    equals: str | float | bool | None = Field(None, description="decline when the value is this")
+    above: float | None = Field(None, description="decline when the value is greater than this")
+    below: float | None = Field(None, description="decline when the value is less than this")
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> DeclineRule:
+        if sum(v is not None for v in (self.equals, self.above, self.below)) != 1:
+            raise ValueError(f"rule on {self.column!r} needs exactly one of equals/above/below")
+        return self
+
+
+class BaselineSpec(BaseModel):
+    """Non-ML policies the model must beat (see docs/business.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decline_rules: list[DeclineRule] = Field(
+        default_factory=list, description="rule baseline: decline when any rule matches"
+    )
+    scorecard_bins: int = Field(5, ge=2, description="bins per numeric feature of the scorecard")
 
 
 class Scenario(BaseModel):
@@ -135,6 +168,7 @@ class Scenario(BaseModel):
     costs: CostSpec = Field(default_factory=CostSpec)
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     explanations: ExplanationSpec = Field(default_factory=ExplanationSpec)
+    baselines: BaselineSpec = Field(default_factory=BaselineSpec)
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Scenario:

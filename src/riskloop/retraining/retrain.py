@@ -1,6 +1,6 @@
 """Re-run the training loop on the scenario's current data; the champion moves only if the new
-model is better on validation (see
-:func:`riskloop.pipelines.registration.nodes.champion_decision`)."""
+model passes the promotion gate on validation (see
+:func:`riskloop.evaluation.gates.promotion_gate`)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,24 @@
-"""Measure the scorer on the validation and test splits."""
+"""Measure the selected scorer: metrics, business impact against the baselines, fairness, test
+predictions, the model card; then attach the small reports to the scorer."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
 from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
+from riskloop.evaluation import business, policies
+from riskloop.evaluation.gates import worst_group_fairness_from_report
 from riskloop.evaluation.metrics import classification_metrics
-from riskloop.scorer import Scorer
+from riskloop.evaluation.model_card import render_model_card
+from riskloop.scorer import APPROVE, Scorer
+
+CHAMPION_POLICY = "model"
 
 
 def evaluate_scorer(
@@ -18,3 +29,265 @@ def evaluate_scorer(
         split: classification_metrics(target_vector(frame, scenario), scorer.predict_proba(frame))
         for split, frame in (("validation", validation), ("test", test))
     }
+
+
+def _answer(model_name: str, differences: dict[str, dict[str, float]]) -> tuple[str, bool]:
+    """Plain-words answer to "is ML worth it here?" from the paired profit differences."""
+    if not differences:
+        return "There is no baseline to compare with.", True
+    best_baseline = max(differences, key=lambda b: -differences[b]["estimate"])
+    diff = differences[best_baseline]
+    span = (
+        f"{diff['estimate']:,.0f} per 1,000 applications"
+        f" (95 % CI {diff['low']:,.0f} to {diff['high']:,.0f})"
+    )
+    if diff["low"] > 0:
+        return (
+            f"Yes. The model ({model_name}) makes {span} more than the best non-ML baseline"
+            f" ({best_baseline}) on the test split, and the interval excludes zero.",
+            True,
+        )
+    if diff["high"] < 0:
+        return (
+            f"No. The model ({model_name}) makes {span} *less* than the best non-ML baseline"
+            f" ({best_baseline}) on the test split; that baseline is the better policy here.",
+            False,
+        )
+    return (
+        f"Not clearly. The model ({model_name}) differs from the best non-ML baseline"
+        f" ({best_baseline}) by {span} on the test split; the interval includes zero, so this"
+        " test set cannot tell the two apart.",
+        diff["estimate"] > 0,
+    )
+
+
+def business_impact(
+    scorer: Scorer,
+    baseline_policies: dict[str, Any],
+    test: pd.DataFrame,
+    scenario: Scenario,
+    evaluation: dict[str, Any],
+) -> tuple[dict[str, Any], Any]:
+    """Profit per 1,000, approval and bad rates of the model and every baseline on the test split,
+    the paired-bootstrap interval of model − baseline, the answer, and a plot (matplotlib)."""
+    costs = scenario.costs
+    n_boot, seed = int(evaluation.get("n_bootstrap", 1000)), int(evaluation.get("seed", 0))
+    y = target_vector(test, scenario)
+    exposure, term = business.exposure_and_term(test, scenario)
+    decisions = {CHAMPION_POLICY: np.asarray(scorer.decide(scorer.predict_proba(test))) == APPROVE}
+    for policy in baseline_policies["policies"]:
+        decisions[policy["name"]] = policies.policy_decisions(policy, test)
+    summary: dict[str, Any] = {}
+    for name, approved in decisions.items():
+        entry = business.policy_summary(y, approved, exposure, term, costs)
+        profits = business.row_profit(y, approved, exposure, term, costs)
+        entry["profit_ci"] = business.bootstrap_ci(profits, n_bootstrap=n_boot, seed=seed)
+        summary[name] = entry
+    differences = {
+        name: business.paired_difference(
+            y, decisions[CHAMPION_POLICY], approved, exposure, term, costs, n_boot, seed
+        )
+        for name, approved in decisions.items()
+        if name != CHAMPION_POLICY
+    }
+    model_type = str(scorer.metadata.get("model_type"))
+    answer, worth_it = _answer(model_type, differences)
+    set_by_file = business.has_cost_model(scenario)
+    report = {
+        "split": "test",
+        "model_type": model_type,
+        "threshold": scorer.threshold,
+        "costs": costs.model_dump(),
+        "cost_model_note": (
+            f"loss given default {costs.loss_given_default:g} × exposure on a default; margin"
+            f" {costs.margin:g} × exposure × term on a repaid loan; review cost"
+            f" {costs.review_cost:g} per application"
+            + ("" if set_by_file else " (riskloop's defaults: the scenario sets no cost model)")
+        ),
+        "policies": summary,
+        "model_minus_baseline": differences,
+        "beats_every_baseline": all(d["estimate"] > 0 for d in differences.values()),
+        "ml_worth_it": worth_it,
+        "answer": answer,
+    }
+    return report, _impact_figure(summary, model_type)
+
+
+def _impact_figure(summary: dict[str, Any], model_type: str) -> Any:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    names = list(summary)
+    labels = [f"{model_type}" if n == CHAMPION_POLICY else n for n in names]
+    figure = Figure(figsize=(11, 3.6), layout="constrained")
+    axes = figure.subplots(1, 3)
+    colours = ["#1f77b4" if n == CHAMPION_POLICY else "#9e9e9e" for n in names]
+    profit = np.array([summary[n]["profit_per_1000"] for n in names])
+    low = profit - np.array([summary[n]["profit_ci"]["low"] for n in names])
+    high = np.array([summary[n]["profit_ci"]["high"] for n in names]) - profit
+    axes[0].barh(labels, profit, xerr=[low, high], color=colours)
+    axes[0].set_title("profit per 1,000 applications (95 % CI)")
+    axes[0].axvline(0, color="black", linewidth=0.8)
+    axes[0].xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:,.0f}k"))
+    for ax, key, title in (
+        (axes[1], "approval_rate", "approval rate"),
+        (axes[2], "bad_rate_approved", "bad rate among approved"),
+    ):
+        ax.barh(labels, [summary[n][key] for n in names], color=colours)
+        ax.set_title(title)
+        ax.set_xlim(0, 1)
+        ax.set_yticklabels([])
+    figure.suptitle("Business impact on the test split")
+    return figure
+
+
+def predict_test_split(scorer: Scorer, test: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """One row per test application: outcome, probability, decision, sensitive attributes."""
+    probability = scorer.predict_proba(test)
+    frame = pd.DataFrame(
+        {
+            "y_true": target_vector(test, scenario),
+            "probability": probability,
+            "decision": scorer.decide(probability),
+        }
+    )
+    for column in scenario.data.sensitive:
+        if column in test.columns:
+            frame[column] = test[column].to_numpy()
+    return frame
+
+
+def fairness_assessment(
+    scorer: Scorer, validation: pd.DataFrame, test: pd.DataFrame, scenario: Scenario
+) -> dict[str, Any]:
+    """Fairness of the scorer's decisions per sensitive attribute, on validation (the gate reads
+    it) and test (reported), with the gate's verdict; empty sections without attributes."""
+    from riskloop.evaluation import fairness
+
+    report: dict[str, Any] = {
+        "convention": fairness.CONVENTION,
+        "bounds": {
+            "demographic_parity_ratio_min": scenario.fairness.demographic_parity_ratio_min,
+            "equalized_odds_difference_max": scenario.fairness.equalized_odds_difference_max,
+        },
+    }
+    for split, frame in (("validation", validation), ("test", test)):
+        groups = fairness.sensitive_groups(frame, scenario)
+        if groups.shape[1] == 0:
+            report[split] = None
+            continue
+        probability = scorer.predict_proba(frame)
+        approved = np.asarray(scorer.decide(probability)) == APPROVE
+        section = fairness.fairness_report(
+            target_vector(frame, scenario), approved, probability, groups
+        )
+        ok, failures = fairness.fairness_gate(section, scenario)
+        report[split] = _jsonable(
+            {"attributes": section, "within_bounds": ok, "failures": failures}
+        )
+    return report
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types (the fairness report may hold NumPy numbers or dataclasses)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+
+    def default(item: Any) -> Any:
+        if isinstance(item, np.generic):
+            return item.item()
+        if isinstance(item, np.ndarray):
+            return item.tolist()
+        return str(item)
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def fairness_summary(
+    fairness_report: dict[str, Any] | None, min_group_size: int
+) -> dict[str, float | None]:
+    """Worst demographic-parity ratio and equalised-odds difference on validation (the numbers
+    the promotion gate reads), over groups of at least ``min_group_size`` rows."""
+    section = (fairness_report or {}).get("validation") or {}
+    ratio, odds = worst_group_fairness_from_report(section.get("attributes"), min_group_size)
+    return {"dp_ratio": ratio, "eo_difference": odds}
+
+
+def model_card(
+    scorer: Scorer,
+    metrics: dict[str, Any],
+    business_report: dict[str, Any],
+    fairness_report: dict[str, Any],
+    scenario: Scenario,
+) -> str:
+    """The model card (markdown), every number from this run."""
+    meta, reports = scorer.metadata, scorer.reports
+    comparison = reports.get("comparison", [])
+    worst = fairness_summary(fairness_report, scenario.fairness.min_group_size)
+    lines = []
+    if worst["dp_ratio"] is not None:
+        lines.append(
+            "On validation (groups of at least"
+            f" {scenario.fairness.min_group_size} rows), the worst demographic-parity ratio over"
+            f" {', '.join(scenario.data.sensitive)}"
+            f" is {worst['dp_ratio']:.3f}"
+            f" (bound ≥ {scenario.fairness.demographic_parity_ratio_min:g})"
+            f" and the worst equalised-odds difference is {worst['eo_difference']:.3f}"
+            f" (bound ≤ {scenario.fairness.equalized_odds_difference_max:g})."
+        )
+    test_section = (fairness_report or {}).get("test") or {}
+    if test_section:
+        lines.append(
+            "On the test split, counting every group however small (per-group rates and"
+            " intervals in fairness.json), the bounds are"
+            + (" met." if test_section.get("within_bounds") else " not all met:")
+        )
+        lines.extend(f"test split: {f}" for f in test_section.get("failures") or [])
+    context = {
+        "model_name": scenario.model_name,
+        "scenario": scenario.name,
+        "trained_at": meta.get("trained_at"),
+        "positive_class": scorer.positive_class,
+        "threshold": scorer.threshold,
+        "threshold_source": meta.get("threshold_source", "configured"),
+        "model_type": meta.get("model_type"),
+        "selected_by": meta.get("selected_by", "configuration"),
+        "params": json.dumps(meta.get("params", {})),
+        "calibration": meta.get("calibration", "none"),
+        "brier_by_method": reports.get("calibration", {}).get("brier_by_method", {}),
+        "n_candidates": sum(r["kind"] == "model" for r in comparison),
+        "n_baselines": sum(r["kind"] == "baseline" for r in comparison),
+        "comparison": [_with_defaults(r) for r in comparison],
+        "data_sha256": meta.get("data_sha256"),
+        "n_train": meta.get("n_train"),
+        "inputs": ", ".join(scorer.input_schema.names),
+        "metrics": metrics,
+        "business": business_report,
+        "fairness_lines": lines,
+        "sensitive": ", ".join(scenario.data.sensitive),
+        "use_sensitive": scenario.fairness.use_as_inputs,
+        "dp_min": scenario.fairness.demographic_parity_ratio_min,
+        "eo_max": scenario.fairness.equalized_odds_difference_max,
+    }
+    return render_model_card(context)
+
+
+def _with_defaults(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("cv_auc_mean", "cv_auc_sd", "validation_auc", "fit_seconds")
+    return {**{k: None for k in keys}, **{k: v for k, v in row.items() if v == v}}
+
+
+def attach_reports(
+    scorer: Scorer,
+    business_report: dict[str, Any],
+    fairness_report: dict[str, Any],
+    card: str,
+) -> Scorer:
+    """The scorer with its reports for the API/UI: model card, business impact and fairness."""
+    reports = {
+        **scorer.reports,
+        "business": business_report,
+        "fairness": fairness_report,
+        "model_card": card,
+    }
+    return dataclasses.replace(scorer, reports=reports)

@@ -1,6 +1,13 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
-from riskloop.pipelines.evaluation.nodes import evaluate_scorer
+from riskloop.pipelines.evaluation.nodes import (
+    attach_reports,
+    business_impact,
+    evaluate_scorer,
+    fairness_assessment,
+    model_card,
+    predict_test_split,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -8,9 +15,51 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 evaluate_scorer,
-                inputs=["scorer", "validation", "test", "scenario"],
+                inputs=["selected_scorer", "validation", "test", "scenario"],
                 outputs="metrics",
                 name="evaluate_scorer",
-            )
+            ),
+            node(
+                business_impact,
+                inputs=[
+                    "selected_scorer",
+                    "baseline_policies",
+                    "test",
+                    "scenario",
+                    "params:evaluation",
+                ],
+                outputs=["business_impact", "business_impact_plot"],
+                name="business_impact",
+            ),
+            node(
+                predict_test_split,
+                inputs=["selected_scorer", "test", "scenario"],
+                outputs="test_predictions",
+                name="predict_test_split",
+            ),
+            node(
+                fairness_assessment,
+                inputs=["selected_scorer", "validation", "test", "scenario"],
+                outputs="fairness_report",
+                name="fairness_assessment",
+            ),
+            node(
+                model_card,
+                inputs=[
+                    "selected_scorer",
+                    "metrics",
+                    "business_impact",
+                    "fairness_report",
+                    "scenario",
+                ],
+                outputs="model_card",
+                name="model_card",
+            ),
+            node(
+                attach_reports,
+                inputs=["selected_scorer", "business_impact", "fairness_report", "model_card"],
+                outputs="scorer",
+                name="attach_reports",
+            ),
         ]
     )

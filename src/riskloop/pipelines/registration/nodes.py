@@ -1,84 +1,121 @@
-"""Register the scorer; make it champion when there is none or when it beats the champion."""
+"""Register the scorer; make it champion when it passes the promotion gate
+(:func:`riskloop.evaluation.gates.promotion_gate`: profit, AUC tolerance, fairness)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from riskloop import registry
 from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
+from riskloop.evaluation import business
+from riskloop.evaluation.gates import ModelEvidence, promotion_gate
 from riskloop.evaluation.metrics import classification_metrics
-from riskloop.scorer import Scorer
+from riskloop.pipelines.evaluation.nodes import fairness_summary
+from riskloop.scorer import APPROVE, Scorer
 
 
 def champion_decision(
     candidate_auc: float, champion_auc: float | None, min_improvement: float
 ) -> tuple[bool, str]:
-    """Promote when there is no comparable champion or the candidate's validation AUC is higher
-    by more than ``min_improvement``. Equal is not better: a retrain on the same data keeps the
-    champion."""
-    if champion_auc is None:
-        return True, "no comparable champion"
-    if candidate_auc > champion_auc + min_improvement:
-        return True, (
-            f"validation AUC {candidate_auc:.4f} beats champion's {champion_auc:.4f}"
-            f" by more than {min_improvement:g}"
-        )
-    return False, (
-        f"validation AUC {candidate_auc:.4f} does not beat champion's {champion_auc:.4f}"
-        f" by more than {min_improvement:g}"
+    """The AUC-only form of :func:`riskloop.evaluation.gates.promotion_gate` (no cost model, no
+    sensitive attributes): promote when there is no comparable champion or the candidate's
+    validation AUC is higher by more than ``min_improvement``. Equal is not better."""
+    decision = promotion_gate(
+        ModelEvidence(None, candidate_auc),
+        None if champion_auc is None else ModelEvidence(None, champion_auc),
+        min_auc_improvement=min_improvement,
     )
+    return decision.promote, decision.reason
+
+
+def validation_evidence(
+    scorer: Scorer, validation: pd.DataFrame, scenario: Scenario
+) -> ModelEvidence:
+    """Profit per 1,000 (None without a cost model) and AUC of a scorer's own decisions on the
+    validation rows."""
+    y = target_vector(validation, scenario)
+    probability = scorer.predict_proba(validation)
+    profit = None
+    if business.has_cost_model(scenario):
+        exposure, term = business.exposure_and_term(validation, scenario)
+        approved = np.asarray(scorer.decide(probability)) == APPROVE
+        profit = business.profit_per_1000(y, approved, exposure, term, scenario.costs)
+    return ModelEvidence(profit_per_1000=profit, auc=classification_metrics(y, probability)["auc"])
 
 
 def register_scorer(
     scorer: Scorer,
     validation: pd.DataFrame,
     metrics: dict[str, dict[str, float]],
+    fairness_report: dict[str, Any],
     scenario: Scenario,
     registration: dict[str, Any],
 ) -> dict[str, Any]:
-    """Log metrics, register a new model version, and move the champion alias if it earned it.
+    """Log metrics, register a new model version, and move the champion alias if it passes the
+    promotion gate.
 
-    The champion is re-scored on *this* validation split, so both models are compared on the
-    same rows.
+    The champion is re-scored on *this* validation split (at its own threshold), so both
+    models are compared on the same rows.
     """
     for split, values in metrics.items():
         registry.log_metrics(values, prefix=f"{split}_")
     name = scenario.model_name
+    worst = fairness_summary(fairness_report, scenario.fairness.min_group_size)
+    candidate = validation_evidence(scorer, validation, scenario)
+    candidate = ModelEvidence(
+        candidate.profit_per_1000, candidate.auc, worst["dp_ratio"], worst["eo_difference"]
+    )
     current = registry.load_champion(name)
-    champion_auc, champion_version, note = None, None, ""
+    champion, champion_version, note = None, None, ""
     if current is not None:
-        champion, info = current
+        champion_scorer, info = current
         champion_version = info.version
         try:
-            champion_auc = classification_metrics(
-                target_vector(validation, scenario), champion.predict_proba(validation)
-            )["auc"]
+            champion = validation_evidence(champion_scorer, validation, scenario)
         except (KeyError, ValueError) as error:
             note = f"; champion v{info.version} cannot score the current data ({error})"
-    candidate_auc = metrics["validation"]["auc"]
-    promote, reason = champion_decision(
-        candidate_auc, champion_auc, registration["min_improvement"]
+    decision = promotion_gate(
+        candidate,
+        champion,
+        min_profit_improvement=float(registration.get("min_profit_improvement", 0.0)),
+        auc_tolerance=float(registration.get("auc_tolerance", 0.01)),
+        min_auc_improvement=float(registration.get("min_improvement", 0.0)),
+        dp_ratio_min=scenario.fairness.demographic_parity_ratio_min,
+        eo_difference_max=scenario.fairness.equalized_odds_difference_max,
     )
+    if candidate.profit_per_1000 is not None:
+        registry.log_metrics({"validation_profit_per_1000": candidate.profit_per_1000})
     tags = {
-        "validation_auc": f"{candidate_auc:.6f}",
+        "validation_auc": f"{candidate.auc:.6f}",
         "test_auc": f"{metrics['test']['auc']:.6f}",
+        "validation_profit_per_1000": str(candidate.profit_per_1000),
         "data_sha256": str(scorer.metadata.get("data_sha256")),
         "trained_at": str(scorer.metadata.get("trained_at")),
         "model_type": str(scorer.metadata.get("model_type")),
+        "calibration": str(scorer.metadata.get("calibration", "none")),
+        "threshold": f"{scorer.threshold:.6f}",
     }
     version = registry.register_scorer(scorer, name, tags)
-    if promote:
+    if decision.promote:
         registry.set_alias(name, version.version, registry.CHAMPION)
     return {
         "model_name": name,
         "version": version.version,
-        "promoted": promote,
-        "reason": reason + note,
-        "candidate_validation_auc": candidate_auc,
-        "champion_version": version.version if promote else champion_version,
+        "promoted": decision.promote,
+        "reason": decision.reason + note,
+        "failed_gates": decision.failures,
+        "candidate_validation_auc": candidate.auc,
+        "candidate_validation_profit_per_1000": candidate.profit_per_1000,
+        "candidate_dp_ratio": candidate.dp_ratio,
+        "candidate_eo_difference": candidate.eo_difference,
+        "champion_version": version.version if decision.promote else champion_version,
         "previous_champion_version": champion_version,
-        "previous_champion_validation_auc": champion_auc,
+        "previous_champion_validation_auc": None if champion is None else champion.auc,
+        "previous_champion_validation_profit_per_1000": (
+            None if champion is None else champion.profit_per_1000
+        ),
     }

@@ -8,7 +8,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 register_scorer,
-                inputs=["scorer", "validation", "metrics", "scenario", "params:registration"],
+                inputs=[
+                    "scorer",
+                    "validation",
+                    "metrics",
+                    "fairness_report",
+                    "scenario",
+                    "params:registration",
+                ],
                 outputs="registration_report",
                 name="register_scorer",
             )

@@ -17,10 +17,22 @@ def _sklearn_logistic_regression(**params: Any) -> Any:
     return LogisticRegression(**params)
 
 
+def _lightgbm(**params: Any) -> Any:
+    import lightgbm
+
+    # one thread and deterministic histograms: the same data and seed give the same model
+    defaults = {"verbose": -1, "n_jobs": 1, "deterministic": True, "force_row_wise": True}
+    return lightgbm.LGBMClassifier(**{**defaults, **params})
+
+
 def _scratch(class_name: str) -> Callable[..., Any]:
     def build(**params: Any) -> Any:
         from riskloop import scratch
 
+        if not hasattr(scratch, class_name) and class_name == "HistGradientBoostingClassifier":
+            from riskloop.scratch.gbdt import HistGradientBoostingClassifier
+
+            return HistGradientBoostingClassifier(**params)
         return getattr(scratch, class_name)(**params)
 
     build.__name__ = f"scratch_{class_name}"
@@ -36,7 +48,17 @@ CANDIDATES: dict[str, Callable[..., Any]] = {
     "scratch_decision_tree": _scratch("DecisionTreeClassifier"),
     "scratch_random_forest": _scratch("RandomForestClassifier"),
     "scratch_hist_gradient_boosting": _scratch("HistGradientBoostingClassifier"),
+    "lightgbm": _lightgbm,
 }
+
+
+def candidate_available(name: str) -> bool:
+    """Whether candidate ``name`` can be built here (its library or module imports)."""
+    try:
+        build_estimator(name)
+    except (ImportError, AttributeError):
+        return False
+    return True
 
 
 def build_estimator(name: str, params: dict[str, Any] | None = None) -> Any:

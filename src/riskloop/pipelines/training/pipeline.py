@@ -1,16 +1,25 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
-from riskloop.pipelines.training.nodes import train_scorer
+from riskloop.pipelines.training.nodes import select_and_calibrate
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
-                train_scorer,
-                inputs=["train", "scenario", "params:model", "params:candidates", "data_lineage"],
-                outputs="scorer",
-                name="train_scorer",
+                select_and_calibrate,
+                inputs=[
+                    "train",
+                    "validation",
+                    "scenario",
+                    "params:model",
+                    "params:tuning",
+                    "params:candidates",
+                    "params:search_spaces",
+                    "data_lineage",
+                ],
+                outputs=["selected_scorer", "model_comparison", "baseline_policies"],
+                name="select_and_calibrate",
             )
         ]
     )

@@ -1,0 +1,179 @@
+"""The promotion gate: may a challenger replace the champion? A pure function over numbers.
+
+A challenger becomes champion only when, on the same validation rows,
+
+1. its expected profit beats the champion's by more than ``min_profit_improvement``
+   (per 1,000 applications; equal is not better, so a retrain on the same data keeps the
+   champion),
+2. its AUC is not lower than the champion's by more than ``auc_tolerance``, and
+3. its fairness metrics stay within bounds: demographic-parity ratio ≥ ``dp_ratio_min`` and
+   equalised-odds difference ≤ ``eo_difference_max`` (the worst attribute; groups smaller than
+   ``scenario.fairness.min_group_size`` are reported but not gated, see
+   :func:`worst_group_fairness`).
+
+With no comparable champion, only the fairness gate applies. When the scenario has no cost
+model (profit is None), gate 1 becomes "validation AUC beats the champion's by more than
+``min_auc_improvement``". A refusal lists every failed gate
+with its numbers. The retraining loop reuses this function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """What the gate knows of one model, measured on the validation rows.
+
+    ``dp_ratio`` / ``eo_difference`` are None when the scenario has no sensitive attributes.
+    """
+
+    profit_per_1000: float | None
+    auc: float
+    dp_ratio: float | None = None
+    eo_difference: float | None = None
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    reason: str
+    failures: list[str] = field(default_factory=list)
+
+
+def promotion_gate(
+    challenger: ModelEvidence,
+    champion: ModelEvidence | None,
+    *,
+    min_profit_improvement: float = 0.0,
+    auc_tolerance: float = 0.01,
+    min_auc_improvement: float = 0.0,
+    dp_ratio_min: float = 0.8,
+    eo_difference_max: float = 0.1,
+) -> GateDecision:
+    """Apply the three gates; see the module docstring."""
+    failures: list[str] = []
+    passed: list[str] = []
+    if challenger.dp_ratio is not None and challenger.dp_ratio < dp_ratio_min:
+        failures.append(
+            f"fairness: demographic-parity ratio {challenger.dp_ratio:.3f}"
+            f" is below {dp_ratio_min:g}"
+        )
+    if challenger.eo_difference is not None and challenger.eo_difference > eo_difference_max:
+        failures.append(
+            f"fairness: equalised-odds difference {challenger.eo_difference:.3f} is above"
+            f" {eo_difference_max:g}"
+        )
+    if champion is None:
+        if failures:
+            return GateDecision(
+                False, "no comparable champion, but " + "; ".join(failures), failures
+            )
+        return GateDecision(True, "no comparable champion", [])
+    by_profit = challenger.profit_per_1000 is not None and champion.profit_per_1000 is not None
+    if not by_profit:
+        if challenger.auc > champion.auc + min_auc_improvement:
+            passed.append(
+                f"validation AUC {challenger.auc:.4f} beats champion's {champion.auc:.4f}"
+                f" by more than {min_auc_improvement:g}"
+            )
+        else:
+            failures.append(
+                f"AUC: validation AUC {challenger.auc:.4f} does not beat champion's"
+                f" {champion.auc:.4f} by more than {min_auc_improvement:g}"
+            )
+    elif challenger.profit_per_1000 - champion.profit_per_1000 > min_profit_improvement:  # type: ignore[operator]
+        passed.append(
+            f"profit {challenger.profit_per_1000:,.1f} per 1,000 beats champion's"
+            f" {champion.profit_per_1000:,.1f}"
+        )
+    else:
+        failures.append(
+            f"profit: {challenger.profit_per_1000:,.1f} per 1,000 does not beat champion's"
+            f" {champion.profit_per_1000:,.1f} by more than {min_profit_improvement:g}"
+        )
+    if not by_profit:
+        pass  # the AUC gate above already compared AUCs
+    elif challenger.auc < champion.auc - auc_tolerance:
+        failures.append(
+            f"AUC: {challenger.auc:.4f} is lower than champion's {champion.auc:.4f} by more than"
+            f" {auc_tolerance:g}"
+        )
+    else:
+        passed.append(f"validation AUC {challenger.auc:.4f} vs champion's {champion.auc:.4f}")
+    if failures:
+        return GateDecision(False, "refused — " + "; ".join(failures), failures)
+    return GateDecision(True, "; ".join(passed) + "; fairness within bounds", [])
+
+
+# --------------------------------------------------------------------------- fairness evidence
+def _spread(selection: list[float], tpr: list[float], fpr: list[float]) -> tuple[float, float]:
+    """Demographic-parity ratio and equalised-odds difference over groups (fairlearn's
+    definitions, with approval as the selection and repayment as the true label)."""
+    ratio = min(selection) / max(selection) if max(selection) > 0 else 1.0
+    tprs = [v for v in tpr if v is not None and np.isfinite(v)]
+    fprs = [v for v in fpr if v is not None and np.isfinite(v)]
+    odds = max(
+        (max(tprs) - min(tprs)) if len(tprs) > 1 else 0.0,
+        (max(fprs) - min(fprs)) if len(fprs) > 1 else 0.0,
+    )
+    return float(ratio), float(odds)
+
+
+def group_masks(groups: pd.DataFrame, min_group_size: int) -> list[list[np.ndarray]]:
+    """Per sensitive attribute (column of ``groups``), a row mask of each group with at least
+    ``min_group_size`` rows — computed once, reused for every threshold tried."""
+    masks = []
+    for attribute in groups.columns:
+        labels = groups[attribute].astype(str).to_numpy()
+        names, counts = np.unique(labels, return_counts=True)
+        masks.append([labels == name for name in names[counts >= min_group_size]])
+    return masks
+
+
+def worst_group_fairness(
+    approved: np.ndarray, y_bad: np.ndarray, masks: list[list[np.ndarray]]
+) -> tuple[float | None, float | None]:
+    """Lowest demographic-parity ratio and highest equalised-odds difference over the sensitive
+    attributes, counting only the groups in ``masks`` (:func:`group_masks`: groups too small to
+    gate on are left out — their rates are noise). (None, None) when no attribute has two."""
+    approved = np.asarray(approved).astype(bool)
+    bad = np.asarray(y_bad).astype(bool)
+    ratios, odds = [], []
+    for attribute_masks in masks:
+        if len(attribute_masks) < 2:
+            continue
+        selection, tpr, fpr = [], [], []
+        for rows in attribute_masks:
+            selection.append(approved[rows].mean())
+            tpr.append(approved[rows & ~bad].mean() if (rows & ~bad).any() else None)
+            fpr.append(approved[rows & bad].mean() if (rows & bad).any() else None)
+        ratio, difference = _spread(selection, tpr, fpr)
+        ratios.append(ratio)
+        odds.append(difference)
+    return (min(ratios) if ratios else None, max(odds) if odds else None)
+
+
+def worst_group_fairness_from_report(
+    report: dict[str, Any] | None, min_group_size: int
+) -> tuple[float | None, float | None]:
+    """The same numbers from a fairness report's per-group rates
+    (:func:`riskloop.evaluation.fairness.fairness_report`: attribute → ``by_group``)."""
+    ratios, odds = [], []
+    for summary in (report or {}).values():
+        groups = [g for g in summary.get("by_group", {}).values() if g["count"] >= min_group_size]
+        if len(groups) < 2:
+            continue
+        ratio, difference = _spread(
+            [g["selection_rate"] for g in groups],
+            [g.get("tpr") for g in groups],
+            [g.get("fpr") for g in groups],
+        )
+        ratios.append(ratio)
+        odds.append(difference)
+    return (min(ratios) if ratios else None, max(odds) if odds else None)
