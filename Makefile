@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null)
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test browser lint clean
 
 # uv is installed with pip when missing; the venv is rebuilt only when the lock changed.
 setup: $(STAMP)
@@ -20,8 +20,19 @@ run: setup
 	$(VENV)/bin/riskloop run
 	$(VENV)/bin/riskloop serve --ui
 
-test: setup
+test: setup browser
 	$(VENV)/bin/python -m pytest
+
+# The UI's browser test drives Debian's Chromium (playwright's own browser downloads need the
+# internet). Installed with apt-get when missing and possible (root, as on CI); otherwise that
+# test skips and says why.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the UI browser test"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+	    >/dev/null || echo "could not install chromium: the browser test will skip"; \
+	fi
 
 lint: setup
 	$(VENV)/bin/ruff check src tests

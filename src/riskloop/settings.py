@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from kedro.config import OmegaConfigLoader
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riskloop.registry import MlflowRunHook
@@ -48,6 +49,22 @@ class Settings(BaseSettings):
     api_url: str | None = Field(None, description="where the UI finds the API")
     artifact_dir: Path | None = Field(
         None, description="artifact folder of experiments riskloop creates; default mlartifacts/"
+    )
+    # ---- scoring service (riskloop serve)
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token of the admin routes; unset: admin routes are disabled"
+    )
+    max_body_bytes: int = Field(1_000_000, gt=0, description="larger request bodies get 413")
+    max_batch_rows: int = Field(1_000, gt=0, description="most applications per batch request")
+    reload_interval_s: float = Field(
+        60.0, ge=0, description="how often to check whether the champion moved; 0 = never"
+    )
+    log_max_batch_rows: int = Field(512, gt=0, description="most rows per prediction-log commit")
+    log_linger_ms: float = Field(
+        0.0, ge=0, description="how long the log writer waits to fill a commit"
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL", description="SQLite prediction log: NORMAL survives kill -9, FULL power loss"
     )
 
     def path(self, value: Path) -> Path:

@@ -1,9 +1,20 @@
-"""Load the registered champion into a :class:`LoadedModel` for the service."""
+"""Load registered models into :class:`LoadedModel` objects for the service."""
 
 from __future__ import annotations
 
 from riskloop import registry
 from riskloop.serving.model_holder import LoadedModel
+
+
+def _metrics(tags: dict[str, str]) -> dict[str, float]:
+    metrics = {}
+    for key, value in tags.items():
+        if key.endswith(("_auc", "_gini", "_ks", "_brier", "_profit")):
+            try:
+                metrics[key] = float(value)
+            except ValueError:
+                continue
+    return metrics
 
 
 def load_registered_model(model_name: str, alias: str = registry.CHAMPION) -> LoadedModel | None:
@@ -12,7 +23,23 @@ def load_registered_model(model_name: str, alias: str = registry.CHAMPION) -> Lo
     if found is None:
         return None
     scorer, info = found
-    metrics = {key: float(value) for key, value in info.tags.items() if key.endswith("_auc")}
     return LoadedModel(
-        scorer=scorer, name=model_name, version=info.version, alias=alias, metrics=metrics
+        scorer=scorer,
+        name=model_name,
+        version=info.version,
+        alias=alias,
+        metrics=_metrics(info.tags),
     )
+
+
+def load_model_version(model_name: str, version: str) -> LoadedModel:
+    """One registered version (to explain an application scored by a former champion)."""
+    info = registry.get_version(model_name, version)
+    scorer = registry.load_scorer(model_name, version)
+    return LoadedModel(scorer=scorer, name=model_name, version=version, metrics=_metrics(info.tags))
+
+
+def champion_version(model_name: str, alias: str = registry.CHAMPION) -> str | None:
+    """The version the alias points at now (one cheap registry call; the periodic check)."""
+    info = registry.version_for_alias(model_name, alias)
+    return None if info is None else info.version

@@ -3,9 +3,10 @@ so the API accepts exactly the scenario's fields with their ranges and categorie
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from riskloop.data.schema import InputSchema
 
@@ -20,7 +21,10 @@ APPLICATION_ID = Field(
 
 def applicant_model(schema: InputSchema) -> type[BaseModel]:
     """A pydantic model with one field per input: numbers with their range, categories as a
-    closed set, ``null`` allowed where the feature is nullable; unknown fields are refused."""
+    closed set, ``null`` allowed where the feature is nullable; unknown fields are refused.
+
+    Numbers are strict (a JSON number, not the string ``"30"`` or ``true``): the API is for
+    programs, and a client that sends strings has a bug worth hearing about."""
     fields: dict[str, Any] = {"application_id": (str | None, APPLICATION_ID)}
     for feature in schema.features:
         if feature.kind == "numeric":
@@ -30,6 +34,7 @@ def applicant_model(schema: InputSchema) -> type[BaseModel]:
                 ge=feature.min,
                 le=feature.max,
                 allow_inf_nan=False,
+                strict=True,
                 description=feature.description,
             )
         else:
@@ -41,13 +46,34 @@ def applicant_model(schema: InputSchema) -> type[BaseModel]:
     return create_model("Applicant", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
 
+class ReasonCode(BaseModel):
+    feature: str = Field(description="the input")
+    text: str = Field(description="the reason in words (the scenario's reason text)")
+    contribution: float = Field(description="how far it pushes toward decline (log-odds)")
+
+
 class ScoreResponse(BaseModel):
     application_id: str
-    probability_of_default: float = Field(description="probability of the risky outcome")
+    probability_of_default: float = Field(
+        ge=0, le=1, description="probability of the risky outcome"
+    )
     decision: Literal["approve", "decline"]
     threshold: float
     model_name: str
     model_version: str
+    reasons: list[ReasonCode] = Field(
+        default_factory=list,
+        description="the inputs pushing hardest toward decline, strongest first;"
+        " empty when the model cannot explain itself",
+    )
+
+
+class BatchRequest(BaseModel):
+    """Documentation of the batch body; rows are validated one by one against the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    applications: list[dict[str, Any]] = Field(min_length=1)
 
 
 class BatchResponse(BaseModel):
@@ -64,6 +90,69 @@ class ModelInfo(BaseModel):
     trained_at: str | None
     data_sha256: str | None
     metrics: dict[str, Any]
+    loaded_at: datetime | None = None
+
+
+class Explanation(BaseModel):
+    base_value: float
+    output: float
+    output_space: Literal["log_odds", "probability"]
+    contributions: dict[str, float] = Field(
+        description="per input feature; base_value + sum(contributions) = output"
+    )
+
+
+class ExplanationResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    application_id: str
+    model_name: str
+    model_version: str
+    probability_of_default: float
+    decision: Literal["approve", "decline"]
+    reasons: list[ReasonCode]
+    explanation: Explanation
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    application_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="as scored"
+    )
+    outcome: int = Field(
+        ge=0,
+        le=1,
+        description="1 when the risky outcome (the scenario's positive class, e.g. 'bad')"
+        " was observed, 0 when it was not",
+    )
+    observed_at: datetime | None = Field(
+        None, description="when the outcome was observed (default: unknown)"
+    )
+
+    @field_validator("outcome", mode="before")
+    @classmethod
+    def _a_number_not_a_flag(cls, value: Any) -> Any:
+        # true/false or "1" are a client bug, not an outcome; 1.0 is the JSON integer 1
+        if isinstance(value, bool | str):
+            raise ValueError("the outcome must be the number 0 or 1")
+        return value
+
+
+class FeedbackResponse(BaseModel):
+    application_id: str
+    outcome: int = Field(ge=0, le=1)
+    observed_at: datetime | None
+    received_at: datetime
+
+
+class ReloadResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    changed: bool = Field(description="true when a different version is now in service")
+    model_name: str
+    model_version: str
+    previous_version: str | None
 
 
 class FieldError(BaseModel):

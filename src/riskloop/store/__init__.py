@@ -1,5 +1,15 @@
-"""The only place that writes SQL: the prediction log (and, later, labels and monitor results)."""
+"""The only place that writes SQL: the prediction log and the observed outcomes (labels)."""
 
-from riskloop.store.predictions import PredictionRecord, PredictionStore
+from riskloop.store.predictions import (
+    DuplicateLabelError,
+    PredictionRecord,
+    PredictionStore,
+    UnknownApplicationError,
+)
 
-__all__ = ["PredictionRecord", "PredictionStore"]
+__all__ = [
+    "DuplicateLabelError",
+    "PredictionRecord",
+    "PredictionStore",
+    "UnknownApplicationError",
+]

@@ -1,15 +1,28 @@
-"""Prediction log: every scored application, with its inputs, score, decision and model version.
+"""Prediction log and observed outcomes: every scored application, with its inputs, score,
+decision, reason codes and model version; and, months later, what actually happened to it.
 
 SQLAlchemy Core on any database URL: SQLite by default (``RISKLOOP_DATABASE_URL`` unset),
 PostgreSQL in deployments — the same code.
+
+Durability on SQLite
+--------------------
+Every SQLite connection is switched to write-ahead logging (``journal_mode=WAL``) with
+``synchronous`` set by the store (default ``NORMAL``). In WAL mode a committed transaction is in
+the WAL file before ``COMMIT`` returns, so it survives the *process* being killed (``kill -9``):
+the operating system still holds the written pages. ``NORMAL`` skips the fsync on every commit,
+so a power cut or kernel crash can lose the last transactions; ``FULL`` fsyncs each commit and
+survives those too, at the price of one disk flush per commit (the service's group commit makes
+that one flush per *batch* of requests). PostgreSQL fsyncs its WAL on commit by default.
+Foreign keys are enforced (``PRAGMA foreign_keys=ON``), so an outcome can only be stored for an
+application that was scored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import (
@@ -18,15 +31,21 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    ForeignKey,
     Integer,
     MetaData,
     String,
     Table,
     create_engine,
+    event,
     func,
     insert,
+    inspect,
     select,
+    text,
+    update,
 )
+from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
@@ -43,7 +62,30 @@ predictions = Table(
     Column("decision", String(16), nullable=False),
     Column("threshold", Float, nullable=False),
     Column("latency_ms", Float, nullable=True),
+    Column("reasons", JSON, nullable=True),
+    # the full additive breakdown, written on the first GET /v1/explain (see docs/serving.md)
+    Column("explanation", JSON, nullable=True),
 )
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "application_id",
+        String(64),
+        ForeignKey("predictions.application_id"),
+        nullable=False,
+        unique=True,
+    ),
+    # 1 when the risky outcome (the scenario's positive class, e.g. "bad") was observed
+    Column("outcome", Integer, nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Columns added after the first release of the log: added in place to an older database.
+_ADDED_COLUMNS = {"reasons": "JSON", "explanation": "JSON"}
 
 
 @dataclass(frozen=True)
@@ -57,22 +99,86 @@ class PredictionRecord:
     decision: str
     threshold: float
     latency_ms: float | None = None
+    reasons: list[dict[str, Any]] | None = field(default=None)
+
+
+class UnknownApplicationError(LookupError):
+    """An outcome was sent for an application_id that was never scored."""
+
+
+class DuplicateLabelError(ValueError):
+    """An outcome for this application_id is already stored."""
+
+
+def _sqlite_pragmas(synchronous: str):
+    def on_connect(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # a reader (the monitor, a second process) never makes a write fail at once
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    return on_connect
 
 
 class PredictionStore:
-    """Append and read the prediction log at ``url``; tables are created when missing."""
+    """Append and read the prediction log and the observed outcomes at ``url``.
 
-    def __init__(self, url: str, engine: Engine | None = None):
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy database URL (``sqlite:///path.db``, ``postgresql+psycopg://…``).
+    engine : Engine, optional
+        A ready engine (tests pass an in-memory SQLite one); built from ``url`` when None.
+    sqlite_synchronous : {"NORMAL", "FULL"}
+        SQLite's ``synchronous`` setting: ``NORMAL`` survives a killed process, ``FULL`` also
+        a power cut (see the module docstring). Ignored on other databases.
+
+    Tables are created when missing; columns added since an older log was created are added.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        engine: Engine | None = None,
+        sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+    ):
+        if sqlite_synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(
+                f"sqlite_synchronous must be NORMAL or FULL, not {sqlite_synchronous!r}"
+            )
         self.url = url
         self.engine = engine or create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            listener = _sqlite_pragmas(sqlite_synchronous)
+            event.listen(self.engine, "connect", listener)
+            # an engine passed in may already hold an open connection (in-memory StaticPool)
+            with self.engine.connect() as connection:
+                listener(connection.connection.dbapi_connection, None)
         metadata.create_all(self.engine)
+        self._add_missing_columns()
 
+    def _add_missing_columns(self) -> None:
+        present = {c["name"] for c in inspect(self.engine).get_columns("predictions")}
+        missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in present}
+        if missing:
+            with self.engine.begin() as connection:
+                for name, kind in missing.items():
+                    connection.execute(text(f"ALTER TABLE predictions ADD COLUMN {name} {kind}"))
+
+    # ---- predictions
     def append(self, records: Sequence[PredictionRecord]) -> None:
-        """Write records in one transaction: all of them are stored, or none."""
+        """Write records in one transaction: all of them are stored, or none.
+
+        Raises :class:`sqlalchemy.exc.IntegrityError` when an application_id is already logged.
+        """
         if not records:
             return
         with self.engine.begin() as connection:
-            connection.execute(insert(predictions), [asdict(r) for r in records])
+            # vars(), not asdict(): asdict deep-copies every input dict (the hot path)
+            connection.execute(insert(predictions), [vars(r) for r in records])
 
     def count(self) -> int:
         with self.engine.connect() as connection:
@@ -89,6 +195,20 @@ class PredictionStore:
             )
         return dict(row) if row else None
 
+    def application_ids(self) -> set[str]:
+        """Every logged application_id (for audits and the durability test)."""
+        with self.engine.connect() as connection:
+            return {r[0] for r in connection.execute(select(predictions.c.application_id))}
+
+    def set_explanation(self, application_id: str, explanation: dict[str, Any]) -> None:
+        """Store the additive breakdown computed for a logged application."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(predictions)
+                .where(predictions.c.application_id == application_id)
+                .values(explanation=explanation)
+            )
+
     def recent_inputs(self, limit: int | None = None) -> pd.DataFrame:
         """The logged inputs as a DataFrame (newest ``limit`` rows; all when None)."""
         query = select(predictions.c.inputs).order_by(predictions.c.id.desc())
@@ -97,6 +217,76 @@ class PredictionStore:
         with self.engine.connect() as connection:
             rows = [r[0] for r in connection.execute(query)]
         return pd.DataFrame.from_records(rows)
+
+    # ---- observed outcomes
+    def add_label(
+        self,
+        application_id: str,
+        outcome: int,
+        received_at: datetime,
+        observed_at: datetime | None = None,
+    ) -> None:
+        """Store the observed outcome (1 = the risky outcome) of a scored application.
+
+        Raises
+        ------
+        UnknownApplicationError
+            No application with this id was scored.
+        DuplicateLabelError
+            An outcome for it is already stored (outcomes are facts: they are not overwritten).
+        """
+        row = {
+            "application_id": application_id,
+            "outcome": int(outcome),
+            "observed_at": observed_at,
+            "received_at": received_at,
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(labels), [row])
+        except IntegrityError:
+            # the foreign key or the unique constraint refused it: tell which
+            if self.get(application_id) is None:
+                raise UnknownApplicationError(application_id) from None
+            raise DuplicateLabelError(application_id) from None
+
+    def get_label(self, application_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(select(labels).where(labels.c.application_id == application_id))
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def labelled_predictions(self) -> pd.DataFrame:
+        """Scored applications that have an observed outcome: one row each, with probability,
+        decision, model version, inputs, outcome and the dates."""
+        query = select(
+            predictions.c.application_id,
+            predictions.c.received_at,
+            predictions.c.model_version,
+            predictions.c.probability,
+            predictions.c.decision,
+            predictions.c.inputs,
+            labels.c.outcome,
+            labels.c.observed_at,
+        ).join(labels, labels.c.application_id == predictions.c.application_id)
+        with self.engine.connect() as connection:
+            rows = [dict(r) for r in connection.execute(query).mappings()]
+        return pd.DataFrame.from_records(
+            rows,
+            columns=[
+                "application_id",
+                "received_at",
+                "model_version",
+                "probability",
+                "decision",
+                "inputs",
+                "outcome",
+                "observed_at",
+            ],
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

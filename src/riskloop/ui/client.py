@@ -1,4 +1,10 @@
-"""Tiny HTTP client of the scoring API, used by the UI pages."""
+"""Tiny HTTP client of the scoring API, used by the UI pages.
+
+The UI imports no model code: everything it shows comes from these calls. Two exceptions carry
+a message meant for the person at the screen: :class:`APIUnavailable` (the API cannot be
+reached or answered something unexpected) and its subclass :class:`NoModel` (the API runs but
+has no model loaded yet).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,12 @@ class APIUnavailable(RuntimeError):
     """The API cannot be reached or has no model; the message says what to do."""
 
 
+class NoModel(APIUnavailable):
+    """The API answers but has no model loaded (HTTP 503)."""
+
+
 def api_url() -> str:
+    """The API's base address: ``RISKLOOP_API_URL`` or the local default, without a final /."""
     return os.environ.get("RISKLOOP_API_URL", DEFAULT_API_URL).rstrip("/")
 
 
@@ -35,26 +46,58 @@ def _error_message(response: httpx.Response) -> str:
         return response.text[:300]
 
 
-def get_schema() -> dict[str, Any]:
-    response = _request("GET", "/v1/schema")
+def _json_or_raise(response: httpx.Response) -> Any:
+    """The JSON body of a 200 answer; a 503 becomes :class:`NoModel`, anything else
+    :class:`APIUnavailable` with the API's own message."""
     if response.status_code == 503:
-        raise APIUnavailable(
+        raise NoModel(
             "the API has no model loaded yet: train one with `riskloop run`, then restart"
             " `riskloop serve`."
         )
     if response.status_code != 200:
-        raise APIUnavailable(f"the API answered {response.status_code}: {_error_message(response)}")
+        raise APIUnavailable(
+            f"the API answered {response.status_code} to {response.request.url.path}:"
+            f" {_error_message(response)}"
+        )
     return response.json()
 
 
+def get_schema() -> dict[str, Any]:
+    """The fields an application needs: ``{"features": [{name, kind, min, max, ...}]}``."""
+    return _json_or_raise(_request("GET", "/v1/schema"))
+
+
 def get_model() -> dict[str, Any]:
-    response = _request("GET", "/v1/model")
-    return response.json() if response.status_code == 200 else {}
+    """The model in service: name, version, alias, threshold, metrics, data hash."""
+    return _json_or_raise(_request("GET", "/v1/model"))
+
+
+def get_reports() -> dict[str, Any]:
+    """The model's report documents (model card, comparison, calibration, profit curve,
+    business, fairness); ``{}`` when the model has none or the API predates the route."""
+    response = _request("GET", "/v1/model/reports")
+    if response.status_code == 404:
+        return {}
+    reports = _json_or_raise(response)
+    return reports if isinstance(reports, dict) else {}
+
+
+def _post_application(path: str, application: dict[str, Any]) -> tuple[dict | None, str | None]:
+    response = _request("POST", path, json=application)
+    if response.status_code == 200:
+        return response.json(), None
+    if response.status_code == 503:
+        raise NoModel("the API has no model loaded any more: reload the page once it has one.")
+    return None, _error_message(response)
 
 
 def score(application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """(result, None) on success, (None, message) when the API refused the application."""
-    response = _request("POST", "/v1/score", json=application)
-    if response.status_code == 200:
-        return response.json(), None
-    return None, _error_message(response)
+    """Score and log one application: (result, None) on success, (None, message) when the API
+    refused it."""
+    return _post_application("/v1/score", application)
+
+
+def preview(application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """Score one application without logging it (what-if exploration); same answer shape as
+    :func:`score`."""
+    return _post_application("/v1/score/preview", application)
