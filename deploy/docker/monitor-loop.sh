@@ -1,0 +1,78 @@
+#!/bin/sh
+# riskloop's scheduled work inside the compose stack (installed as riskloop-monitor-loop).
+#
+#   riskloop-monitor-loop bootstrap   migrate the prediction store; train and register a first
+#                                     champion when the registry has none; exit
+#   riskloop-monitor-loop loop        every RISKLOOP_MONITOR_INTERVAL_S seconds run the drift
+#                                     monitor; every RISKLOOP_RETRAIN_INTERVAL_S seconds (0: never)
+#                                     retrain, then ask the API to reload the champion
+#
+# `riskloop monitor --every` replaces the loop below once it exists; this script stays the
+# container's entry point so compose.yaml does not change.
+set -eu
+
+monitor_interval="${RISKLOOP_MONITOR_INTERVAL_S:-3600}"
+retrain_interval="${RISKLOOP_RETRAIN_INTERVAL_S:-0}"
+api_url="${RISKLOOP_API_URL:-http://api:8000}"
+
+has_champion() {
+    python - <<'PY'
+import sys
+
+from riskloop import registry
+from riskloop.data.scenario import load_scenario
+from riskloop.settings import Settings
+
+settings = Settings()
+registry.configure(settings.resolved_tracking_uri)
+name = load_scenario(settings.scenario_path).model_name
+sys.exit(0 if registry.version_for_alias(name) is not None else 1)
+PY
+}
+
+reload_api() {
+    # The API swaps models without a restart when it offers POST /v1/admin/reload.
+    python - "$api_url" <<'PY' || echo "could not reload the API; restart it: docker compose restart api"
+import os
+import sys
+import urllib.request
+
+request = urllib.request.Request(
+    sys.argv[1] + "/v1/admin/reload",
+    method="POST",
+    headers={"Authorization": "Bearer " + os.environ.get("RISKLOOP_ADMIN_TOKEN", "")},
+)
+with urllib.request.urlopen(request, timeout=60) as response:
+    print("API reloaded:", response.status)
+PY
+}
+
+bootstrap() {
+    riskloop db upgrade
+    if has_champion; then
+        echo "a champion is registered: nothing to train"
+    else
+        echo "no champion registered yet: training the first one"
+        riskloop run
+    fi
+}
+
+loop() {
+    last_retrain=$(date +%s)
+    while true; do
+        # exit status 1 means "nothing logged yet": not a reason to stop the loop
+        riskloop monitor || echo "monitor exited with status $?"
+        now=$(date +%s)
+        if [ "$retrain_interval" -gt 0 ] && [ $((now - last_retrain)) -ge "$retrain_interval" ]; then
+            riskloop retrain && reload_api
+            last_retrain=$now
+        fi
+        sleep "$monitor_interval"
+    done
+}
+
+case "${1:-loop}" in
+    bootstrap) bootstrap ;;
+    loop) loop ;;
+    *) echo "usage: riskloop-monitor-loop [bootstrap|loop]" >&2; exit 2 ;;
+esac

