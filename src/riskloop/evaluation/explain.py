@@ -249,10 +249,19 @@ class Explainer:
         return _positive_probability(self.model, X)
 
     # ---- explanations
-    def explain_matrix(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def explain_matrix(
+        self, X: np.ndarray, fast: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Base value per row, shape (n,), and contributions per column, shape (n, n_columns).
 
         ``base + contributions.sum(axis=1) == model_output(X)`` (to floating-point error).
+
+        ``fast=True`` (the per-request reason codes) replaces exact Tree SHAP of riskloop's own
+        tree models by path attribution (Saabas: each split's change of the node value is
+        credited to its feature, along the row's decision path) — O(trees × depth) instead of
+        O(trees × leaves × depth²), ~10 µs instead of ~3 ms for a 200-tree forest, still
+        exactly additive, but not consistent in Shapley's sense; the full breakdown
+        (``/v1/explain``) stays exact. Linear and LightGBM explanations are exact either way.
         """
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         if self.family == "linear":
@@ -260,7 +269,7 @@ class Explainer:
             base = float(weights @ self.background_mean) + float(np.ravel(self.model.intercept_)[0])
             return np.full(len(X), base), (X - self.background_mean) * weights
         if self.family == "tree":
-            return self._explain_tree(X)
+            return self._explain_tree(X, approximate=fast)
         return self._explain_agnostic(X)
 
     def _is_lightgbm(self) -> bool:
@@ -290,14 +299,16 @@ class Explainer:
         self._tree_output = "log_odds" if space in ("log_odds", "raw_value") else "probability"
         self._tree = shap.TreeExplainer(source, feature_perturbation="tree_path_dependent")
 
-    def _explain_tree(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _explain_tree(
+        self, X: np.ndarray, approximate: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         self._build_tree()
         if self._tree == "lightgbm":
             contributions = np.asarray(
                 self.model.predict(X, pred_contrib=True, num_threads=1), dtype=np.float64
             )
             return contributions[:, -1], contributions[:, :-1]
-        raw = self._tree.shap_values(X, check_additivity=False)
+        raw = self._tree.shap_values(X, check_additivity=False, approximate=approximate)
         # One array per class (older shap) or (n, columns, classes): keep the risky class.
         values = np.asarray(raw[-1] if isinstance(raw, list) else raw, dtype=np.float64)
         if values.ndim == 3:
