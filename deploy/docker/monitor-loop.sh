@@ -7,8 +7,9 @@
 #                                     monitor; every RISKLOOP_RETRAIN_INTERVAL_S seconds (0: never)
 #                                     retrain, then ask the API to reload the champion
 #
-# `riskloop monitor --every` replaces the loop below once it exists; this script stays the
-# container's entry point so compose.yaml does not change.
+# The loop runs `riskloop monitor` and, on its own schedule, retraining; a deployment that only
+# monitors can run `riskloop monitor --every 1h --api-url http://api:8000` instead. This script
+# stays the container's entry point so compose.yaml does not change.
 set -eu
 
 monitor_interval="${RISKLOOP_MONITOR_INTERVAL_S:-3600}"
@@ -60,8 +61,9 @@ bootstrap() {
 loop() {
     last_retrain=$(date +%s)
     while true; do
-        # exit status 1 means "nothing logged yet": not a reason to stop the loop
-        riskloop monitor || echo "monitor exited with status $?"
+        # one monitor run (docs/monitoring.md); exit status 1 means "nothing logged yet": not a
+        # reason to stop the loop. Without retraining, `riskloop monitor --every` alone does this.
+        riskloop monitor --api-url "$api_url" || echo "monitor exited with status $?"
         now=$(date +%s)
         if [ "$retrain_interval" -gt 0 ] && [ $((now - last_retrain)) -ge "$retrain_interval" ]; then
             riskloop retrain && reload_api

@@ -3,8 +3,10 @@
 riskloop run       train, evaluate and register (the Kedro pipeline)
 riskloop serve     the scoring API (``--ui`` starts the UI too)
 riskloop ui        the Streamlit UI
-riskloop monitor   drift of logged applications against the training data
-riskloop retrain   train again; the champion changes only if the new model is better
+riskloop monitor   drift, performance, fairness per window; alert rules (--every 5m: loop)
+riskloop retrain   train a challenger on recent outcomes; gates decide whether it is champion
+riskloop promote   make a version the champion;  riskloop rollback: back to the one before
+riskloop simulate  replay held-out applicants with injected drift through the whole loop
 riskloop db        schema migrations of the prediction store (Alembic)
 riskloop deploy    copy the compose stack to a machine over SSH and start it
 """
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -175,16 +178,260 @@ def run(
 
 
 @app.command()
-def retrain(scenario: ScenarioOption = None, data_dir: DataDirOption = None) -> None:
-    """Train a new model; it becomes champion only if it beats the current one on validation."""
+def retrain(
+    scenario: ScenarioOption = None,
+    data_dir: DataDirOption = None,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(help="outcomes to add first: CSV/JSON of application_id, outcome"),
+    ] = None,
+    trigger: Annotated[str, typer.Option(help="why this retrain runs (recorded)")] = "manual",
+) -> None:
+    """Train a challenger on recent outcomes; it becomes champion only if it passes the gates
+    (profit, AUC, calibration, fairness) on the newest labelled applications. With too few
+    outcomes, retrains on the scenario's data and lets the registration gate decide."""
+    from riskloop import registry
+    from riskloop.retraining.feedback import (
+        FeedbackFileError,
+        ingest_feedback,
+        read_feedback_file,
+    )
+    from riskloop.retraining.policy import NotEnoughOutcomesError
+    from riskloop.retraining.workflow import retrain_challenger
+    from riskloop.store import PredictionStore
+
     settings = _settings(scenario)
-    _scenario(settings)
-    console.print("Retraining …")
-    outputs = _run_training(settings, data_dir)
-    _print_report(outputs)
-    report = outputs["registration_report"]
-    if not report["promoted"]:
-        console.print(f"Champion unchanged: still version {report['champion_version']}.")
+    spec = _scenario(settings)
+    config = _retraining_config(settings)
+    registry.configure(settings.resolved_tracking_uri)
+    store = PredictionStore(settings.resolved_database_url)
+    try:
+        if feedback is not None:
+            try:
+                rows = read_feedback_file(feedback)
+            except FeedbackFileError as error:
+                rows, problem = [], str(error)
+            else:
+                problem = None
+            if problem:
+                _fail(problem, code=1)
+            result = ingest_feedback(store, rows, str(feedback))
+            if not result.accepted:
+                _fail(result.describe() + "; the champion is unchanged", code=1)
+            console.print(result.describe())
+        import pandas as pd
+
+        reference = pd.read_csv(spec.resolve_path(settings.project_dir))
+        console.print("Retraining on recent outcomes …")
+        try:
+            outcome = retrain_challenger(
+                settings.project_dir,
+                settings.scenario_path,
+                spec,
+                store,
+                reference,
+                config,
+                artifact_dir=settings.resolved_artifact_dir,
+                trigger=trigger,
+            )
+        except NotEnoughOutcomesError as error:
+            console.print(f"[yellow]{error}[/]")
+            console.print("Retraining on the scenario's data instead (registration gate) …")
+            outputs = _run_training(settings, data_dir)
+            _print_report(outputs)
+            return
+    finally:
+        store.dispose()
+    _print_retrain(outcome)
+
+
+def _retraining_config(settings):
+    from riskloop.retraining.config import RetrainingConfigError, load_retraining_config
+
+    try:
+        return load_retraining_config(settings.project_dir / "conf" / "base" / "retraining.yml")
+    except RetrainingConfigError as error:
+        _fail(str(error))
+
+
+def _print_retrain(outcome) -> None:
+    table = Table(title=f"Holdout of {outcome.n_holdout} recent labelled applications")
+    for column in ("model", "profit / 1,000", "AUC", "Brier", "DP ratio", "EO diff"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for label, figures in (
+        (f"champion v{outcome.champion_version_before}", outcome.champion),
+        (f"challenger v{outcome.challenger_version}", outcome.challenger),
+    ):
+        if figures:
+            table.add_row(
+                label,
+                *(
+                    "—" if figures.get(key) is None else f"{figures[key]:,.{digits}f}"
+                    for key, digits in (
+                        ("profit_per_1000", 0),
+                        ("auc", 4),
+                        ("brier", 4),
+                        ("dp_ratio", 3),
+                        ("eo_difference", 3),
+                    )
+                ),
+            )
+    console.print(table)
+    console.print(
+        f"Trained on {outcome.n_production} production + {outcome.n_reference} reference rows."
+    )
+    verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]refused[/]"
+    console.print(f"Challenger v{outcome.challenger_version} {verdict}: {outcome.reason}")
+    console.print(f"Champion is version {outcome.champion_version_after}.")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Option(help="the version to make champion")],
+    scenario: ScenarioOption = None,
+    reason: Annotated[str, typer.Option(help="why (recorded in the audit table)")] = "manual",
+) -> None:
+    """Make a registered version the champion (the service hot-swaps to it)."""
+    from mlflow.exceptions import MlflowException
+
+    from riskloop import registry
+    from riskloop.retraining.workflow import promote_version
+    from riskloop.store import PredictionStore
+
+    settings = _settings(scenario)
+    name = _scenario(settings).model_name
+    registry.configure(settings.resolved_tracking_uri)
+    store = PredictionStore(settings.resolved_database_url)
+    try:
+        previous = promote_version(name, version, store, reason=f"by hand: {reason}")
+    except MlflowException as error:
+        _fail(f"cannot promote {name} version {version}: {error.message}")
+    finally:
+        store.dispose()
+    console.print(f"{name}: champion is version {version} (was {previous}).")
+
+
+@app.command()
+def rollback(
+    scenario: ScenarioOption = None,
+    reason: Annotated[str, typer.Option(help="why (recorded in the audit table)")] = "manual",
+) -> None:
+    """Move the champion back to the version it replaced."""
+    from riskloop import registry
+    from riskloop.retraining.workflow import RollbackError
+    from riskloop.retraining.workflow import rollback as roll_back
+    from riskloop.store import PredictionStore
+
+    settings = _settings(scenario)
+    name = _scenario(settings).model_name
+    registry.configure(settings.resolved_tracking_uri)
+    store = PredictionStore(settings.resolved_database_url)
+    try:
+        version = roll_back(name, store, reason=reason)
+    except RollbackError as error:
+        _fail(str(error))
+    finally:
+        store.dispose()
+    console.print(f"{name}: rolled back; champion is version {version}.")
+
+
+@app.command()
+def simulate(
+    drift: Annotated[
+        str, typer.Option(help="stable, inflation, new-segment or recession")
+    ] = "stable",
+    scenario: ScenarioOption = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="also write the timeline as JSON here")
+    ] = None,
+    windows: Annotated[int | None, typer.Option(help="windows to simulate")] = None,
+    rows: Annotated[int | None, typer.Option(help="applications per window")] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="keep the simulation's registry and log here")
+    ] = None,
+) -> None:
+    """Replay held-out applicants through a live service with injected drift: monitor,
+    retrain, gate, promote — and print the timeline (docs/retraining.md)."""
+    import json
+
+    from riskloop.data.drift import DriftConfigError
+    from riskloop.monitoring.monitor import MonitorConfigError, load_monitor_config
+    from riskloop.retraining.simulator import simulate as run_simulation
+
+    settings = _settings(scenario)
+    spec = _scenario(settings)
+    config = _retraining_config(settings)
+    try:
+        monitor_config = load_monitor_config(
+            settings.project_dir / "conf" / "base" / "monitoring.yml"
+        )
+    except MonitorConfigError as error:
+        _fail(str(error))
+    started = time.perf_counter()
+    try:
+        timeline = run_simulation(
+            settings.project_dir,
+            settings.scenario_path,
+            spec,
+            drift,
+            config,
+            monitor_config,
+            work_dir=work_dir.resolve() if work_dir else None,
+            windows=windows,
+            rows_per_window=rows,
+            progress=lambda line: console.print(line, highlight=False),
+        )
+    except DriftConfigError as error:
+        _fail(str(error))
+    _print_timeline(timeline)
+    if json_file is not None:
+        json_file.write_text(json.dumps(timeline.to_dict(), indent=2))
+        console.print(f"Timeline written to {json_file}.")
+    console.print(f"Done in {time.perf_counter() - started:.1f} s.")
+
+
+def _print_timeline(timeline) -> None:
+    def number(value, digits=3):
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    table = Table(title=f"Simulation: {timeline.drift} drift on {timeline.scenario}")
+    for column in ("window", "drift", "model", "max PSI", "score PSI", "AUC", "alerts", "action"):
+        numeric = column in ("max PSI", "score PSI", "AUC")
+        table.add_column(column, justify="right" if numeric else "left")
+    for w in timeline.windows:
+        action = ""
+        if w["retrained"]:
+            failed = ", ".join(w["failed_gates"])
+            action = "[green]promoted[/]" if w["promoted"] else f"[yellow]refused[/]: {failed}"
+        elif w["gate"]:
+            action = "no retrain: too few outcomes"
+        table.add_row(
+            str(w["window"]),
+            str(w["drift_strength"]),
+            f"v{w['model_version']}",
+            number(w["max_feature_psi"]),
+            number(w["prediction_psi"]),
+            number(w.get("realised_auc")),
+            ", ".join(w["alerts"]) or "",
+            action,
+        )
+    console.print(table)
+    for retrain in timeline.retrains:
+        verdict = "promoted" if retrain["promoted"] else "refused"
+        console.print(
+            f"Window {retrain['window']}: challenger v{retrain['challenger_version']} {verdict}"
+            f" — {retrain['reason']}",
+            highlight=False,
+        )
+    console.print(
+        f"Drift onset: window {timeline.onset_window}; first alert: {timeline.first_alert_window};"
+        f" retrains: {timeline.retrain_windows or 'none'}; promotions:"
+        f" {timeline.promoted_windows or 'none'}."
+    )
+    console.print(
+        f"Realised AUC on post-shift rows: old champion {number(timeline.auc_before)},"
+        f" promoted model {number(timeline.auc_after)} (n = {timeline.n_after_rows})."
+    )
 
 
 @app.command()
@@ -232,6 +479,7 @@ def serve(
             reload_interval_s=settings.reload_interval_s,
             log_max_batch_rows=settings.log_max_batch_rows,
             log_linger_ms=settings.log_linger_ms,
+            monitor_rules=_monitor_rules(settings),
         ),
     )
     ui_process = None
@@ -251,6 +499,20 @@ def serve(
     finally:
         if ui_process:
             ui_process.terminate()
+
+
+def _monitor_rules(settings) -> tuple[dict, ...]:
+    """The monitor's alert rules, for GET /v1/monitoring (none when the file is missing)."""
+    import dataclasses
+
+    from riskloop.monitoring.monitor import MonitorConfigError, load_monitor_config
+
+    path = settings.project_dir / "conf" / "base" / "monitoring.yml"
+    try:
+        rules = load_monitor_config(path).rules if path.is_file() else []
+    except MonitorConfigError as error:
+        _fail(str(error))
+    return tuple(dataclasses.asdict(rule) for rule in rules)
 
 
 def _start_ui(port: int, api_url: str) -> subprocess.Popen:
@@ -287,32 +549,109 @@ def ui(
 
 @app.command()
 def monitor(
+    every: Annotated[
+        str | None,
+        typer.Option(help="run again every interval (30s, 5m, 1h) until Ctrl-C or SIGTERM"),
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option(help="with --every: stop after this many runs")
+    ] = None,
     window: Annotated[
-        int | None, typer.Option(help="compare only the newest N logged applications")
+        int | None, typer.Option(help="windows of N logged applications (overrides the config)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="monitor configuration (default conf/base/monitoring.yml)")
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(help="the API to read error rate and log failures from (its /metrics)"),
     ] = None,
     scenario: ScenarioOption = None,
 ) -> None:
-    """Population stability index per feature: logged applications vs training data."""
-    from riskloop import registry
-    from riskloop.evaluation.drift import MIN_ROWS_FOR_PSI
-    from riskloop.monitoring.drift import EmptyPredictionLogError, feature_drift
-    from riskloop.store import PredictionStore
+    """Drift, delayed-label performance, label-free estimates, fairness and service health per
+    window of the prediction log; alert rules with hysteresis (docs/monitoring.md)."""
+    import signal
+    import threading
+
+    from riskloop.monitoring.monitor import (
+        MonitorConfigError,
+        load_monitor_config,
+        parse_interval,
+    )
 
     settings = _settings(scenario)
-    model_name = _scenario(settings).model_name
+    scenario_ = _scenario(settings)
+    try:
+        interval = parse_interval(every) if every is not None else None
+        monitor_config = load_monitor_config(
+            config or settings.project_dir / "conf" / "base" / "monitoring.yml"
+        )
+        if window is not None:
+            monitor_config.window_by, monitor_config.window_size = "count", window
+            monitor_config.__post_init__()
+    except (ValueError, MonitorConfigError) as error:
+        _fail(str(error))
+    if interval is None:
+        if not _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=False):
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runs = 0
+    try:
+        while not stop.is_set():
+            console.print(f"[dim]{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC — monitor run[/]")
+            _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=True)
+            runs += 1
+            if max_runs is not None and runs >= max_runs:
+                break
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print(f"Monitor stopped after {runs} run{'s' if runs != 1 else ''}.")
+
+
+def _monitor_once(settings, scenario, monitor_config, api_url: str | None, quiet_empty: bool):
+    """One monitor run with its printout; False when there was nothing to measure."""
+    from riskloop import registry
+    from riskloop.evaluation.drift import MIN_ROWS_FOR_PSI
+    from riskloop.monitoring.drift import EmptyPredictionLogError
+    from riskloop.monitoring.monitor import run_monitor, scrape_service_health
+    from riskloop.store import PredictionStore
+
+    model_name = scenario.model_name
     registry.configure(settings.resolved_tracking_uri)
     champion = registry.load_champion(model_name)
     if champion is None:
         _fail(f"no champion registered for {model_name!r}: run `riskloop run` first")
     scorer, info = champion
+    health = None
+    if api_url:
+        import httpx
+
+        try:
+            health = scrape_service_health(httpx.get(f"{api_url}/metrics", timeout=10).text)
+        except httpx.HTTPError as error:
+            err.print(f"[yellow]could not read {api_url}/metrics ({error}); no service health[/]")
     store = PredictionStore(settings.resolved_database_url)
     try:
-        table = feature_drift(scorer, store, window)
+        result = run_monitor(
+            store, scorer, model_name, info.version, monitor_config,
+            scenario=scenario, service_health=health,
+        )  # fmt: skip
     except EmptyPredictionLogError as error:
-        _fail(str(error), code=1)
+        (console.print if quiet_empty else err.print)(f"[yellow]{error}[/]", highlight=False)
+        return False
     finally:
         store.dispose()
-    out = Table(title=f"Drift vs training data — {model_name} v{info.version}, n={table['n'][0]}")
+    table = result.drift
+    latest = result.windows[-1]
+    out = Table(
+        title=f"Drift vs training data — {model_name} v{info.version},"
+        f" window {latest['window_id']}, n={latest['n']}"
+    )
     for name, justify in (
         ("feature", "left"),
         ("PSI", "right"),
@@ -336,11 +675,52 @@ def monitor(
         )
     console.print(out)
     console.print("PSI < 0.10 stable, 0.10–0.25 watch, > 0.25 act.")
-    if len(table) and table["n"][0] < MIN_ROWS_FOR_PSI:
+    if latest["n"] < MIN_ROWS_FOR_PSI:
         console.print(
-            f"[yellow]Only {table['n'][0]} logged applications: PSI is noisy below"
+            f"[yellow]Only {latest['n']} logged applications: PSI is noisy below"
             f" {MIN_ROWS_FOR_PSI}; read these figures as a smoke test, not a verdict.[/]"
         )
+    _print_windows(result.windows)
+    for outcome in result.outcomes:
+        style = "bold red" if outcome.fired else "green"
+        console.print(f"[{style}]{outcome.describe()}[/]", highlight=False)
+    return True
+
+
+# the window metrics the monitor prints, with their column titles
+_WINDOW_COLUMNS = (
+    ("n", "n"),
+    ("max_feature_psi", "max PSI"),
+    ("prediction_psi", "score PSI"),
+    ("approval_rate", "approved"),
+    ("expected_auc", "exp. AUC"),
+    ("n_labelled", "labelled"),
+    ("realised_auc", "AUC"),
+    ("realised_ks", "KS"),
+    ("realised_brier", "Brier"),
+    ("expected_bad_rate", "exp. bad|appr."),
+    ("bad_rate_approved", "bad|appr."),
+    ("latency_p95_ms", "p95 ms"),
+)
+
+
+def _print_windows(windows: list[dict]) -> None:
+    out = Table(title="Windows (realised figures by decision window; — = not enough outcomes)")
+    out.add_column("window", no_wrap=True)
+    for _, title in _WINDOW_COLUMNS:
+        out.add_column(title, justify="right")
+
+    def cell(value) -> str:
+        if value is None:
+            return "—"
+        return str(int(value)) if float(value).is_integer() and abs(value) >= 1 else f"{value:.3f}"
+
+    for window in windows:
+        out.add_row(
+            window["window_id"].rsplit(":", 1)[-1],
+            *(cell(window.get(key)) for key, _ in _WINDOW_COLUMNS),
+        )
+    console.print(out)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="Schema migrations of the prediction store.")

@@ -12,7 +12,8 @@ DRIFT = AlertRule("sustained_drift", "max_feature_psi", above=0.25, k=2, n=5)
         ([0.3, 0.1, 0.1, 0.1, 0.3], True),  # two of the last five, and the latest
         ([0.3, 0.3, 0.3, 0.3, 0.1], False),  # latest window healthy: the alert stops
         ([0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.3], False),  # first breach fell out of the window
-        ([None, 0.3, None, 0.3], True),  # windows without the metric do not breach
+        ([None, 0.3, None, 0.3], True),  # windows without the metric say nothing
+        ([0.3, 0.1, 0.3, None, None], True),  # delayed labels: the latest *measured* window
         ([], False),
     ],
 )

@@ -155,6 +155,65 @@ class BaselineSpec(BaseModel):
     scorecard_bins: int = Field(5, ge=2, description="bins per numeric feature of the scorecard")
 
 
+class SegmentRule(BaseModel):
+    """Rows of one segment: ``column`` equals a value, or lies in ``[low, high]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str
+    equals: str | float | bool | None = Field(None, description="rows whose value is this")
+    low: float | None = Field(None, description="rows whose value is at least this")
+    high: float | None = Field(None, description="rows whose value is at most this")
+
+    @model_validator(mode="after")
+    def _one_kind_of_condition(self) -> SegmentRule:
+        if (self.equals is None) == (self.low is None and self.high is None):
+            raise ValueError(f"segment on {self.column!r} needs either equals or low/high")
+        return self
+
+
+class InflationSpec(BaseModel):
+    """Covariate shift: money columns grow by ``rate_per_window`` (compounded) after onset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: list[str]
+    rate_per_window: float = Field(0.1, gt=0.0, description="growth per window, 0.1 = 10 %")
+
+
+class NewSegmentSpec(BaseModel):
+    """A new population: a growing share of applicants comes from ``segment`` (drawn from the
+    data's own rows in that segment, e.g. young applicants)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment: SegmentRule
+    share_per_window: float = Field(0.15, gt=0.0, le=1.0, description="added share per window")
+    max_share: float = Field(0.6, gt=0.0, le=1.0, description="largest share of a window")
+
+
+class RecessionSpec(BaseModel):
+    """Concept shift: after onset, applicants of ``segment`` who would have repaid default
+    with probability ``default_probability`` (their inputs do not change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    segment: SegmentRule
+    default_probability: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class DriftSpec(BaseModel):
+    """Drift the simulator can inject (``riskloop simulate --drift KIND``); a kind left out is
+    not available for this scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    onset_window: int = Field(2, ge=0, description="first window with drift (0-based)")
+    inflation: InflationSpec | None = None
+    new_segment: NewSegmentSpec | None = None
+    recession: RecessionSpec | None = None
+
+
 class Scenario(BaseModel):
     """A validated scenario file."""
 
@@ -169,6 +228,7 @@ class Scenario(BaseModel):
     fairness: FairnessSpec = Field(default_factory=FairnessSpec)
     explanations: ExplanationSpec = Field(default_factory=ExplanationSpec)
     baselines: BaselineSpec = Field(default_factory=BaselineSpec)
+    drift: DriftSpec = Field(default_factory=DriftSpec)
 
     @model_validator(mode="after")
     def _target_is_not_an_input(self) -> Scenario:

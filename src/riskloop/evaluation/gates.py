@@ -9,7 +9,9 @@ A challenger becomes champion only when, on the same validation rows,
 3. its fairness metrics stay within bounds: demographic-parity ratio ≥ ``dp_ratio_min`` and
    equalised-odds difference ≤ ``eo_difference_max`` (the worst attribute; groups smaller than
    ``scenario.fairness.min_group_size`` are reported but not gated, see
-   :func:`worst_group_fairness`).
+   :func:`worst_group_fairness`), and
+4. (when ``brier_tolerance`` is set and both Brier scores are known) its calibration is not
+   worse: Brier score at most the champion's + ``brier_tolerance`` (the retraining workflow).
 
 With no comparable champion, only the fairness gate applies. When the scenario has no cost
 model (profit is None), gate 1 becomes "validation AUC beats the champion's by more than
@@ -30,13 +32,15 @@ import pandas as pd
 class ModelEvidence:
     """What the gate knows of one model, measured on the validation rows.
 
-    ``dp_ratio`` / ``eo_difference`` are None when the scenario has no sensitive attributes.
+    ``dp_ratio`` / ``eo_difference`` are None when the scenario has no sensitive attributes;
+    ``brier`` (mean squared error of the probability) is None when not measured.
     """
 
     profit_per_1000: float | None
     auc: float
     dp_ratio: float | None = None
     eo_difference: float | None = None
+    brier: float | None = None
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,9 @@ def promotion_gate(
     min_auc_improvement: float = 0.0,
     dp_ratio_min: float = 0.8,
     eo_difference_max: float = 0.1,
+    brier_tolerance: float | None = None,
 ) -> GateDecision:
-    """Apply the three gates; see the module docstring."""
+    """Apply the gates; see the module docstring."""
     failures: list[str] = []
     passed: list[str] = []
     if challenger.dp_ratio is not None and challenger.dp_ratio < dp_ratio_min:
@@ -106,6 +111,14 @@ def promotion_gate(
         )
     else:
         passed.append(f"validation AUC {challenger.auc:.4f} vs champion's {champion.auc:.4f}")
+    if brier_tolerance is not None and None not in (challenger.brier, champion.brier):
+        if challenger.brier > champion.brier + brier_tolerance:  # type: ignore[operator]
+            failures.append(
+                f"calibration: Brier score {challenger.brier:.4f} is worse than champion's"
+                f" {champion.brier:.4f} by more than {brier_tolerance:g}"
+            )
+        else:
+            passed.append(f"Brier score {challenger.brier:.4f} vs champion's {champion.brier:.4f}")
     if failures:
         return GateDecision(False, "refused — " + "; ".join(failures), failures)
     return GateDecision(True, "; ".join(passed) + "; fairness within bounds", [])

@@ -78,8 +78,15 @@ class RuleOutcome:
 
 
 def evaluate_rule(rule: AlertRule, history: Sequence[float | None]) -> RuleOutcome:
-    """Apply ``rule`` to a metric's values per window, oldest first."""
-    recent = list(history)[-rule.n :]
+    """Apply ``rule`` to a metric's values per window, oldest first.
+
+    Windows where the metric could not be measured (None or NaN) say nothing and are left out:
+    realised metrics need outcomes, which arrive months after the decision, so the newest
+    windows have none — read as "no breach", a delayed-label rule could never fire. The rule
+    therefore looks at the last ``n`` *measured* windows and the latest measured one.
+    """
+    measured = [v for v in history if v is not None and v == v]
+    recent = measured[-rule.n :]
     flags = [rule.breached(v) for v in recent]
     latest = recent[-1] if recent else None
     fired = bool(flags) and flags[-1] and sum(flags) >= rule.k

@@ -41,6 +41,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from riskloop.data.schema import InputSchema
 from riskloop.serving.metrics import ServiceMetrics, ServiceMiddleware
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
+from riskloop.serving.monitoring import MonitorGauges, monitoring_document
 from riskloop.serving.prediction_log import (
     EventLoopGroupCommitter,
     GroupCommitWriter,
@@ -92,6 +93,11 @@ class ServiceConfig:
         Commit the log in the event loop (:class:`EventLoopGroupCommitter`) rather than in a
         writer thread (:class:`GroupCommitWriter`); None (default): in the loop for SQLite,
         in a thread for a database across a network.
+    monitor_refresh_s : float
+        The monitor's results behind the Prometheus gauges are re-read at most this often.
+    monitor_rules : tuple of dict
+        The monitor's alert rules (name, metric, above/below, k, n), shown with its results by
+        ``GET /v1/monitoring`` so the UI can draw their thresholds.
     """
 
     admin_token: str | None = None
@@ -101,6 +107,8 @@ class ServiceConfig:
     log_max_batch_rows: int = 512
     log_linger_ms: float = 0.0
     log_in_event_loop: bool | None = None
+    monitor_refresh_s: float = 30.0
+    monitor_rules: tuple[dict[str, Any], ...] = ()
 
 
 class APIError(Exception):
@@ -380,6 +388,20 @@ def create_app(
         on_too_large=lambda message: APIError(413, "body_too_large", message),
     )
     app.state.metrics = metrics
+    app.state.monitor_gauges = MonitorGauges(
+        store.monitoring,
+        lambda: (
+            None
+            if holder.current is None
+            else (
+                holder.current.name,
+                holder.current.version,
+                holder.current.scorer.metadata.get("trained_at"),
+            )
+        ),
+        config.monitor_refresh_s,
+    )
+    metrics.registry.register(app.state.monitor_gauges)
     app.state.writer = writer
     app.state.reload_champion = reload_champion
 
@@ -607,6 +629,15 @@ def create_app(
         decisions, the model version in service, prediction-log commits and write failures."""
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
+
+    @app.get("/v1/monitoring", tags=["service"], responses=_errors(503))
+    def monitoring() -> dict[str, Any]:
+        """The monitor's newest windows for the model in service (every metric with its sample
+        size), the triggers that fired, and the alert rules; empty windows until
+        ``riskloop monitor`` has run."""
+        model = current_model()
+        document = monitoring_document(store.monitoring, model.name, model.version)
+        return {**document, "rules": [dict(rule) for rule in config.monitor_rules]}
 
     # ---- routes: model
     @app.get("/v1/model", response_model=ModelInfo, tags=["model"], responses=_errors(503))

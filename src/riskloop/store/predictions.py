@@ -288,5 +288,84 @@ class PredictionStore:
             ],
         )
 
+    def received_times(self) -> pd.DataFrame:
+        """Row id and ``received_at`` of every logged application, in log order (cheap: the
+        monitor cuts its windows from these before reading any inputs)."""
+        query = select(predictions.c.id, predictions.c.received_at).order_by(
+            predictions.c.received_at, predictions.c.id
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        frame = pd.DataFrame(rows, columns=["id", "received_at"])
+        frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
+        return frame
+
+    def log_with_outcomes(self, first_id: int | None = None) -> pd.DataFrame:
+        """Logged applications (those with ``id >= first_id``; all when None), each with its
+        outcome and the outcome's arrival time when one is stored (else missing)."""
+        query = (
+            select(
+                predictions.c.id,
+                predictions.c.application_id,
+                predictions.c.received_at,
+                predictions.c.model_version,
+                predictions.c.inputs,
+                predictions.c.probability,
+                predictions.c.decision,
+                predictions.c.latency_ms,
+                labels.c.outcome,
+                labels.c.received_at.label("label_received_at"),
+            )
+            .join(labels, labels.c.application_id == predictions.c.application_id, isouter=True)
+            .order_by(predictions.c.id)
+        )
+        if first_id is not None:
+            query = query.where(predictions.c.id >= first_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        frame = pd.DataFrame(
+            rows,
+            columns=[
+                "id",
+                "application_id",
+                "received_at",
+                "model_version",
+                "inputs",
+                "probability",
+                "decision",
+                "latency_ms",
+                "outcome",
+                "label_received_at",
+            ],
+        )
+        for column in ("received_at", "label_received_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+    def first_scored_at(self, model_version: str) -> datetime | None:
+        """When ``model_version`` scored its first logged application (None: never)."""
+        query = select(func.min(predictions.c.received_at)).where(
+            predictions.c.model_version == model_version
+        )
+        with self.engine.connect() as connection:
+            first = connection.execute(query).scalar()
+        return first
+
+    def count_labels_received_since(self, since: datetime | None) -> int:
+        """Outcomes that arrived after ``since`` (all of them when None)."""
+        query = select(func.count()).select_from(labels)
+        if since is not None:
+            query = query.where(labels.c.received_at > since)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar())
+
+    @property
+    def monitoring(self):
+        """Monitor results and audit events on this store's database
+        (:class:`riskloop.store.monitoring.MonitoringStore`)."""
+        from riskloop.store.monitoring import MonitoringStore
+
+        return MonitoringStore(self.engine)
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -24,6 +24,7 @@ def main() -> None:
             st.Page(VIEWS / "model.py", title="Model", icon=":material/model_training:"),
             st.Page(VIEWS / "business.py", title="Business", icon=":material/payments:"),
             st.Page(VIEWS / "fairness.py", title="Fairness", icon=":material/balance:"),
+            st.Page(VIEWS / "monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
         ]
     )
     st.sidebar.caption(f"API: {api_url()}")

@@ -101,3 +101,12 @@ def preview(application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | N
     """Score one application without logging it (what-if exploration); same answer shape as
     :func:`score`."""
     return _post_application("/v1/score/preview", application)
+
+
+def get_monitoring() -> dict[str, Any]:
+    """The monitor's newest windows, fired triggers and alert rules for the model in service;
+    empty windows when the monitor has not run or the API predates the route."""
+    response = _request("GET", "/v1/monitoring")
+    if response.status_code == 404:
+        return {"windows": [], "triggers": [], "rules": []}
+    return _json_or_raise(response)

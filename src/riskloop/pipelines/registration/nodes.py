@@ -100,19 +100,23 @@ def register_scorer(
         "threshold": f"{scorer.threshold:.6f}",
     }
     version = registry.register_scorer(scorer, name, tags)
-    if decision.promote:
+    # `promote: false` (the retraining workflow): register only; the workflow compares the
+    # challenger with the champion on recent labelled outcomes and moves the alias itself.
+    promoted = decision.promote and bool(registration.get("promote", True))
+    if promoted:
         registry.set_alias(name, version.version, registry.CHAMPION)
     return {
         "model_name": name,
         "version": version.version,
-        "promoted": decision.promote,
+        "promoted": promoted,
+        "gate_passed": decision.promote,
         "reason": decision.reason + note,
         "failed_gates": decision.failures,
         "candidate_validation_auc": candidate.auc,
         "candidate_validation_profit_per_1000": candidate.profit_per_1000,
         "candidate_dp_ratio": candidate.dp_ratio,
         "candidate_eo_difference": candidate.eo_difference,
-        "champion_version": version.version if decision.promote else champion_version,
+        "champion_version": version.version if promoted else champion_version,
         "previous_champion_version": champion_version,
         "previous_champion_validation_auc": None if champion is None else champion.auc,
         "previous_champion_validation_profit_per_1000": (

@@ -33,7 +33,7 @@ from riskloop.data.scenario import Scenario
 from riskloop.data.schema import infer_input_schema, target_vector
 from riskloop.evaluation import business, policies
 from riskloop.evaluation.calibration import choose_calibration, reliability_bins
-from riskloop.evaluation.drift import reference_profile
+from riskloop.evaluation.drift import numeric_profile, reference_profile
 from riskloop.evaluation.explain import ExplanationSetup
 from riskloop.evaluation.gates import group_masks, worst_group_fairness
 from riskloop.evaluation.metrics import classification_metrics
@@ -301,7 +301,16 @@ def select_and_calibrate(
             "profit_curve": curve,
         },
     )
+    with_score_profile(scorer, train)
     return scorer, comparison, {"policies": baselines}
+
+
+def with_score_profile(scorer: Scorer, train: pd.DataFrame) -> Scorer:
+    """Add the distribution of the scorer's own (calibrated) training probabilities to its
+    reference profile, under ``"score"``: the monitor's baseline for prediction drift and the
+    label-free AUC the model expects of itself."""
+    scorer.reference["score"] = numeric_profile(scorer.predict_proba(train))
+    return scorer
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -327,7 +336,7 @@ def train_scorer(
     fitted = make_pipeline(model["type"], params, schema).fit(
         train[schema.names], target_vector(train, scenario)
     )
-    return Scorer(
+    scorer = Scorer(
         input_schema=schema,
         preprocessor=fitted.named_steps["features"],
         estimator=fitted.named_steps["model"],
@@ -345,6 +354,7 @@ def train_scorer(
         },
         explanation=explanation_setup(fitted.named_steps["features"], train, schema, scenario),
     )
+    return with_score_profile(scorer, train)
 
 
 def explanation_setup(

@@ -1,0 +1,381 @@
+"""The drift simulator: the whole loop, in time order, against a live in-process service.
+
+``riskloop simulate --drift KIND`` (see docs/retraining.md):
+
+1. in a workspace of its own (tracking database, artifacts, prediction log — the project's are
+   never touched) it trains a first champion on the scenario's data with the simulation budget;
+2. it starts the scoring API (``create_app`` with the registry loader, an admin token for hot
+   swaps) and sends it ``windows`` windows of held-out applicants (the pipeline's validation and
+   test splits, which no model was fitted on), each drawn at random and drifted with
+   :func:`riskloop.data.drift.apply_drift` from ``scenario.drift.onset_window`` on;
+3. the outcomes of window ``w`` arrive as one feedback batch after ``feedback_delay`` windows
+   (:func:`riskloop.retraining.feedback.ingest_feedback`);
+4. after each window it runs the monitor (:func:`riskloop.monitoring.monitor.run_monitor`) with
+   one monitor window per simulated window; when a retrain trigger fires (and the last retrain
+   is more than ``cooldown_windows`` ago) it runs the retraining workflow, which promotes (the
+   service hot-swaps) or refuses.
+
+Honest before/after: the held-out applicants are split once into an *early* pool (70 %) and a
+*late* pool (30 %). Windows draw from the early pool until the first promotion and from the late
+pool after it, so no applicant the challenger trained on is ever used to measure it.
+``auc_before`` is the old champion's realised AUC and ``auc_after`` the promoted model's, on the
+same post-shift, post-promotion rows. Without a promotion ``auc_before`` is the champion's AUC on
+the post-onset rows and ``auc_after`` is None.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskloop import registry
+from riskloop.data.drift import apply_drift, check_drift_kind, drift_strength
+from riskloop.data.scenario import Scenario
+from riskloop.data.schema import target_vector
+from riskloop.evaluation.metrics import classification_metrics
+from riskloop.monitoring.monitor import MonitorConfig, run_monitor
+from riskloop.retraining.config import RetrainingConfig
+from riskloop.retraining.feedback import ingest_feedback
+from riskloop.retraining.policy import NotEnoughOutcomesError
+from riskloop.retraining.workflow import retrain_challenger
+from riskloop.store import PredictionStore
+
+SOURCE = "_pool_row"  # which held-out applicant a simulated row was drawn from
+EARLY_SHARE = 0.7
+
+
+@dataclass
+class Timeline:
+    """What happened, window by window (``--json`` writes :meth:`to_dict`)."""
+
+    drift: str
+    scenario: str
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    onset_window: int | None = None
+    first_alert_window: int | None = None
+    retrain_windows: list[int] = field(default_factory=list)
+    promoted_windows: list[int] = field(default_factory=list)
+    auc_before: float | None = None
+    auc_after: float | None = None
+    n_after_rows: int = 0
+    retrains: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+
+@contextlib.contextmanager
+def isolated_workspace(work_dir: Path) -> Iterator[dict[str, str]]:
+    """Point MLflow, the artifact folder and the prediction log at ``work_dir`` for the
+    duration (the Kedro hook reads them from the environment), then restore them."""
+    env = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work_dir / 'mlflow.db'}",
+        "RISKLOOP_ARTIFACT_DIR": str(work_dir / "mlartifacts"),
+        "RISKLOOP_DATABASE_URL": f"sqlite:///{work_dir / 'predictions.db'}",
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    registry.configure(env["MLFLOW_TRACKING_URI"])
+    try:
+        yield env
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if saved["MLFLOW_TRACKING_URI"]:
+            registry.configure(saved["MLFLOW_TRACKING_URI"])
+
+
+def fired_triggers(run: Any) -> list[str]:
+    """Names of the rules that fire after this monitor run (unmeasured windows — outcomes not
+    yet arrived — are left out by :func:`riskloop.monitoring.alerts.evaluate_rule`)."""
+    return sorted({o.rule.name for o in run.fired})
+
+
+def _auc(y: np.ndarray, probability: np.ndarray) -> float | None:
+    if len(y) < 2 or y.min() == y.max():
+        return None
+    return float(classification_metrics(y, probability)["auc"])
+
+
+def simulate(
+    project_dir: Path,
+    scenario_file: Path,
+    scenario: Scenario,
+    drift: str,
+    config: RetrainingConfig,
+    monitor_config: MonitorConfig,
+    *,
+    work_dir: Path | None = None,
+    windows: int | None = None,
+    rows_per_window: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Timeline:
+    """Run the simulation (module docstring) and return its timeline.
+
+    Parameters
+    ----------
+    project_dir, scenario_file, scenario : the project and the scenario to simulate.
+    drift : {"stable", "inflation", "new-segment", "recession"}
+        The drift injected from ``scenario.drift.onset_window`` on.
+    config : RetrainingConfig
+        Policy and gates of the retrains; ``config.simulation`` gives the defaults below and the
+        training budget of every model the simulation trains.
+    monitor_config : MonitorConfig
+        Rules of the monitor; its windows are replaced by one count window per simulated window.
+    work_dir : Path, optional
+        Workspace (a temporary folder, removed afterwards, when None).
+    windows, rows_per_window : int, optional
+        Override ``config.simulation``.
+    progress : callable, optional
+        Called with one line per event (the CLI prints them).
+    """
+    check_drift_kind(drift, scenario.drift)
+    spec = config.simulation
+    n_windows = windows or spec.windows
+    size = rows_per_window or spec.rows_per_window
+    say = progress or (lambda line: None)
+    monitor = MonitorConfig(
+        window_by="count",
+        window_size=size,
+        rules=monitor_config.rules,
+        recent_windows=max(monitor_config.recent_windows, n_windows),
+        min_window_rows=size,
+        min_labelled=min(monitor_config.min_labelled, size // 2),
+    )
+    retrain_on = set(spec.retrain_on) if spec.retrain_on is not None else None
+    retraining = config.model_copy(update={"training": spec.training or config.training})
+    with contextlib.ExitStack() as stack:
+        folder = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        folder.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(isolated_workspace(folder))
+        return _run(
+            project_dir,
+            scenario_file,
+            scenario,
+            drift,
+            retraining,
+            monitor,
+            folder,
+            n_windows,
+            size,
+            retrain_on,
+            say,
+        )
+
+
+def _run(
+    project_dir: Path,
+    scenario_file: Path,
+    scenario: Scenario,
+    drift: str,
+    config: RetrainingConfig,
+    monitor: MonitorConfig,
+    folder: Path,
+    n_windows: int,
+    size: int,
+    retrain_on: set[str] | None,
+    say: Callable[[str], None],
+) -> Timeline:
+    from fastapi.testclient import TestClient
+
+    from riskloop.pipelines.runner import run_pipeline
+    from riskloop.serving.app import ServiceConfig, create_app
+    from riskloop.serving.loading import champion_version, load_registered_model
+    from riskloop.serving.model_holder import ModelHolder
+
+    spec = config.simulation
+    name = scenario.model_name
+    rng = np.random.default_rng(spec.seed)
+    say(f"training the first champion of {name} (simulation budget) …")
+    run_pipeline(
+        project_dir, scenario_file=scenario_file, data_dir=folder / "data", params=spec.training
+    )
+    model_input = folder / "data" / "05_model_input"
+    held_out = pd.concat(
+        [
+            pd.read_parquet(model_input / "validation.parquet"),
+            pd.read_parquet(model_input / "test.parquet"),
+        ],
+        ignore_index=True,
+    )
+    held_out[SOURCE] = np.arange(len(held_out))
+    order = rng.permutation(len(held_out))
+    cut = int(EARLY_SHARE * len(held_out))
+    early, late = held_out.iloc[order[:cut]], held_out.iloc[order[cut:]]
+    reference = pd.read_csv(scenario.resolve_path(project_dir))
+    first = registry.load_champion(name)
+    assert first is not None, "the first pipeline run registers a champion"
+    old_champion = first[0]
+    scorers = {first[1].version: old_champion}
+    inputs = old_champion.input_schema.names
+
+    token = secrets.token_hex(16)
+    store = PredictionStore(f"sqlite:///{folder / 'predictions.db'}")
+    app = create_app(
+        ModelHolder(),
+        store,
+        load_model=lambda: load_registered_model(name),
+        champion_version=lambda: champion_version(name),
+        config=ServiceConfig(admin_token=token, max_batch_rows=max(1000, size)),
+    )
+    timeline = Timeline(drift=drift, scenario=scenario.name)
+    timeline.onset_window = None if drift == "stable" else scenario.drift.onset_window
+    outcomes: dict[int, list[dict[str, Any]]] = {}
+    served: list[pd.DataFrame] = []
+    last_retrain: int | None = None
+    promoted_at: int | None = None
+    cursor = 0
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        for window in range(n_windows):
+            # ---- draw and drift this window's applicants
+            if promoted_at is None:
+                picks = [(cursor + i) % len(early) for i in range(size)]
+                cursor += size
+                pool = early
+                rows = early.iloc[picks]
+            else:
+                pool = late
+                rows = late.iloc[rng.integers(0, len(late), size=size)]
+            rows = apply_drift(rows.reset_index(drop=True), pool, drift, window, scenario, rng)
+            ids = [f"w{window:03d}-{i:05d}" for i in range(size)]
+            body = {
+                "applications": [
+                    {**{k: _json_value(v) for k, v in record.items()}, "application_id": i}
+                    for record, i in zip(rows[inputs].to_dict("records"), ids, strict=True)
+                ]
+            }
+            response = client.post("/v1/score/batch", json=body)
+            if response.status_code != 200:
+                raise RuntimeError(f"the service refused window {window}: {response.text[:500]}")
+            results = response.json()["results"]
+            y = target_vector(rows, scenario)
+            served.append(
+                pd.DataFrame(
+                    {
+                        "window": window,
+                        "application_id": ids,
+                        "probability": [r["probability_of_default"] for r in results],
+                        "version": [r["model_version"] for r in results],
+                        "outcome": y,
+                        SOURCE: rows[SOURCE].to_numpy(),
+                        "after_promotion": promoted_at is not None,
+                    }
+                ).join(rows[inputs + [scenario.data.target]].reset_index(drop=True))
+            )
+            outcomes[window] = [
+                {"application_id": i, "outcome": int(o)} for i, o in zip(ids, y, strict=True)
+            ]
+            # ---- outcomes of an earlier window arrive
+            due = window - spec.feedback_delay
+            if due in outcomes:
+                result = ingest_feedback(store, outcomes.pop(due), f"simulator window {due}")
+                if not result.accepted:
+                    raise RuntimeError(result.describe())
+            # ---- the monitor, and a retrain when a trigger fires
+            version = results[0]["model_version"]
+            if version not in scorers:
+                scorers[version] = registry.load_scorer(name, version)
+            run = run_monitor(store, scorers[version], name, version, monitor, scenario=scenario)
+            fired = fired_triggers(run)
+            alerts = [f for f in fired if retrain_on is None or f in retrain_on]
+            latest = run.windows[-1]
+            record: dict[str, Any] = {
+                "window": window,
+                "drift_strength": drift_strength(window, scenario.drift.onset_window)
+                if drift != "stable"
+                else 0,
+                "model_version": version,
+                "n": size,
+                "max_feature_psi": latest.get("max_feature_psi"),
+                "prediction_psi": latest.get("prediction_psi"),
+                "expected_auc": latest.get("expected_auc"),
+                "fired": fired,
+                "alerts": alerts,
+                "retrained": False,
+                "promoted": False,
+                "gate": None,
+                "failed_gates": [],
+            }
+            if alerts and timeline.first_alert_window is None:
+                timeline.first_alert_window = window
+            cooling = last_retrain is not None and window - last_retrain <= spec.cooldown_windows
+            if alerts and not cooling:
+                say(f"window {window}: {', '.join(alerts)} fired — retraining …")
+                try:
+                    outcome = retrain_challenger(
+                        project_dir,
+                        scenario_file,
+                        scenario,
+                        store,
+                        reference,
+                        config,
+                        artifact_dir=folder / "mlartifacts",
+                        work_dir=folder / f"retrain-{window:03d}",
+                        trigger=",".join(alerts),
+                        on_promoted=lambda v: client.post("/v1/admin/reload", headers=headers),
+                    )
+                except NotEnoughOutcomesError as error:
+                    record["gate"] = f"no retrain: {error}"
+                else:
+                    last_retrain = window
+                    timeline.retrain_windows.append(window)
+                    record.update(
+                        retrained=True,
+                        promoted=outcome.promoted,
+                        gate=outcome.reason,
+                        failed_gates=sorted({f.split(":")[0] for f in outcome.failures}),
+                    )
+                    timeline.retrains.append({"window": window, **asdict(outcome)})
+                    if outcome.promoted:
+                        timeline.promoted_windows.append(window)
+                        promoted_at = window if promoted_at is None else promoted_at
+                    say(
+                        f"window {window}: challenger v{outcome.challenger_version}"
+                        f" {'promoted' if outcome.promoted else 'refused'} — {outcome.reason}"
+                    )
+            timeline.windows.append(record)
+    _realised(timeline, pd.concat(served, ignore_index=True), old_champion, scenario, drift)
+    store.dispose()
+    return timeline
+
+
+def _json_value(value: Any) -> Any:
+    """A DataFrame cell as JSON: NaN/NA as null, NumPy scalars as Python numbers."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _realised(
+    timeline: Timeline, served: pd.DataFrame, old_champion: Any, scenario: Scenario, drift: str
+) -> None:
+    """Per-window realised AUC of the served model, and the before/after comparison."""
+    for record in timeline.windows:
+        rows = served[served["window"] == record["window"]]
+        record["realised_auc"] = _auc(rows["outcome"].to_numpy(), rows["probability"].to_numpy())
+    onset = timeline.onset_window or 0
+    shifted = served[served["window"] >= onset]
+    after = shifted[shifted["after_promotion"]]
+    rows = after if len(after) else shifted
+    if rows.empty:
+        return
+    y = rows["outcome"].to_numpy()
+    old = old_champion.predict_proba(rows.reset_index(drop=True))
+    timeline.auc_before = _auc(y, old)
+    timeline.n_after_rows = len(rows)
+    if len(after):
+        timeline.auc_after = _auc(y, rows["probability"].to_numpy())

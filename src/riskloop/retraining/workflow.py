@@ -1,0 +1,373 @@
+"""The retraining workflow: train a challenger on recent outcomes, judge it against the
+champion on the same recent holdout, promote it or refuse it with the failing gate's numbers.
+
+Steps of :func:`retrain_challenger` (each one an audit event and part of an MLflow run):
+
+1. build the training set and the holdout (:mod:`riskloop.retraining.policy`);
+2. write them as a scenario (a copy of the scenario whose data file is the new training set)
+   and run the project's Kedro pipeline on it — the same model selection as ``riskloop run``
+   — with registration parameter ``promote: false``, so the champion does not move;
+3. set the alias ``challenger`` on the new version;
+4. score the holdout with both models; the gates of
+   :func:`riskloop.evaluation.gates.promotion_gate`: profit (the scenario's costs), AUC
+   tolerance, calibration (Brier), fairness bounds;
+5. promote (:func:`promote_version`) or refuse.
+
+Consistency when the process is killed: the champion alias is moved by ONE registry write,
+after everything else (the version, its ``previous_champion`` tag, the gate's verdict) is
+recorded. Killed before that write, the old champion serves and the new version is only a
+``challenger``; killed after it, the new champion serves and a ``promotion_started`` event
+without its ``promoted`` event says the journal was cut short, not the registry.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from riskloop import registry
+from riskloop.data.scenario import Scenario
+from riskloop.data.schema import target_vector
+from riskloop.evaluation import business
+from riskloop.evaluation.fairness import sensitive_groups
+from riskloop.evaluation.gates import (
+    GateDecision,
+    ModelEvidence,
+    group_masks,
+    promotion_gate,
+    worst_group_fairness,
+)
+from riskloop.evaluation.metrics import classification_metrics
+from riskloop.retraining.config import RetrainingConfig
+from riskloop.retraining.policy import TrainingData, build_training_data
+from riskloop.scorer import APPROVE
+from riskloop.store import MonitoringStore, PredictionStore
+
+CHALLENGER = "challenger"
+PREVIOUS_CHAMPION_TAG = "previous_champion"
+
+
+class ScoresApplications(Protocol):
+    """What the gates need of a model: probabilities for a frame and decisions for them."""
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+    def decide(self, probability: np.ndarray) -> list[str]: ...
+
+
+class RollbackError(RuntimeError):
+    """There is no former champion to go back to."""
+
+
+@dataclass
+class RetrainResult:
+    """What one retrain did; ``promoted`` False with ``failures`` naming each failed gate."""
+
+    model_name: str
+    challenger_version: str | None
+    champion_version_before: str | None
+    champion_version_after: str | None
+    promoted: bool
+    reason: str
+    failures: list[str] = field(default_factory=list)
+    challenger: dict[str, Any] | None = None
+    champion: dict[str, Any] | None = None
+    n_reference: int = 0
+    n_production: int = 0
+    n_holdout: int = 0
+
+
+def holdout_evidence(
+    model: ScoresApplications, holdout: pd.DataFrame, scenario: Scenario
+) -> ModelEvidence:
+    """Profit per 1,000 (scenario costs; None without a cost model), AUC, Brier and the worst
+    fairness figures of ``model``'s own decisions on the holdout rows."""
+    y = target_vector(holdout, scenario)
+    probability = np.asarray(model.predict_proba(holdout), dtype=np.float64)
+    approved = np.asarray(model.decide(probability)) == APPROVE
+    profit = None
+    if business.has_cost_model(scenario):
+        exposure, term = business.exposure_and_term(holdout, scenario)
+        profit = business.profit_per_1000(y, approved, exposure, term, scenario.costs)
+    metrics = classification_metrics(y, probability)
+    dp_ratio = eo_difference = None
+    if scenario.data.sensitive:
+        groups = sensitive_groups(holdout, scenario)
+        dp_ratio, eo_difference = worst_group_fairness(
+            approved, y, group_masks(groups, scenario.fairness.min_group_size)
+        )
+    return ModelEvidence(profit, metrics["auc"], dp_ratio, eo_difference, metrics["brier"])
+
+
+def judge(
+    challenger: ScoresApplications,
+    champion: ScoresApplications | None,
+    holdout: pd.DataFrame,
+    scenario: Scenario,
+    config: RetrainingConfig,
+) -> tuple[GateDecision, ModelEvidence, ModelEvidence | None]:
+    """Both models on the same holdout, through the promotion gate."""
+    challenger_evidence = holdout_evidence(challenger, holdout, scenario)
+    champion_evidence = None if champion is None else holdout_evidence(champion, holdout, scenario)
+    gates = config.gates
+    decision = promotion_gate(
+        challenger_evidence,
+        champion_evidence,
+        min_profit_improvement=gates.min_profit_improvement,
+        auc_tolerance=gates.auc_tolerance,
+        min_auc_improvement=gates.min_auc_improvement,
+        dp_ratio_min=scenario.fairness.demographic_parity_ratio_min,
+        eo_difference_max=scenario.fairness.equalized_odds_difference_max,
+        brier_tolerance=gates.brier_tolerance,
+    )
+    return decision, challenger_evidence, champion_evidence
+
+
+# --------------------------------------------------------------------------- training
+def train_challenger(
+    project_dir: Path,
+    scenario_file: Path,
+    scenario: Scenario,
+    data: TrainingData,
+    work_dir: Path,
+    params: dict[str, Any],
+) -> str:
+    """Run the pipeline on ``data.train`` (a scenario copy pointing at it), registering without
+    promoting; returns the new version."""
+    from riskloop.pipelines.runner import run_pipeline
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    training_csv = work_dir / "training.csv"
+    data.train.to_csv(training_csv, index=False)
+    raw = yaml.safe_load(scenario_file.read_text())
+    raw["data"]["path"] = str(training_csv.resolve())
+    training_scenario = work_dir / "scenario.yml"
+    training_scenario.write_text(yaml.safe_dump(raw, sort_keys=False))
+    merged = {**params, "registration": {**params.get("registration", {}), "promote": False}}
+    outputs = run_pipeline(
+        project_dir,
+        scenario_file=training_scenario,
+        data_dir=work_dir / "data",
+        params=merged,
+        read_back=["registration_report"],
+    )
+    return str(outputs["registration_report"]["version"])
+
+
+def _evidence_dict(evidence: ModelEvidence | None) -> dict[str, Any] | None:
+    return None if evidence is None else asdict(evidence)
+
+
+def _log_to_mlflow(result: RetrainResult, experiment: str, artifact_dir: Path) -> None:
+    """One MLflow run per decision: both models' holdout figures, the verdict, the sizes."""
+    import mlflow
+
+    registry.use_experiment(experiment, artifact_dir)
+    with mlflow.start_run(run_name="retrain-decision"):
+        mlflow.set_tags(
+            {
+                "kind": "retrain_decision",
+                "challenger_version": str(result.challenger_version),
+                "champion_version_before": str(result.champion_version_before),
+                "promoted": str(result.promoted),
+                "reason": result.reason[:5000],
+            }
+        )
+        figures = {
+            "n_reference": result.n_reference,
+            "n_production": result.n_production,
+            "n_holdout": result.n_holdout,
+        }
+        for side in ("challenger", "champion"):
+            for key, value in (getattr(result, side) or {}).items():
+                if value is not None:
+                    figures[f"holdout_{side}_{key}"] = float(value)
+        mlflow.log_metrics(figures)
+    if result.challenger_version is not None:
+        client = registry._client()
+        for key, value in {
+            "holdout_auc": (result.challenger or {}).get("auc"),
+            "holdout_profit_per_1000": (result.challenger or {}).get("profit_per_1000"),
+            "gate_decision": "promoted" if result.promoted else "refused",
+            "gate_reason": result.reason[:5000],
+        }.items():
+            client.set_model_version_tag(
+                result.model_name, result.challenger_version, key, str(value)
+            )
+
+
+def retrain_challenger(
+    project_dir: Path,
+    scenario_file: Path,
+    scenario: Scenario,
+    store: PredictionStore,
+    reference: pd.DataFrame,
+    config: RetrainingConfig,
+    *,
+    artifact_dir: Path,
+    work_dir: Path | None = None,
+    trigger: str = "manual",
+    train: Callable[[TrainingData, Path], str] | None = None,
+    load_challenger: Callable[[str], ScoresApplications] | None = None,
+    on_promoted: Callable[[str], None] | None = None,
+) -> RetrainResult:
+    """The whole workflow (module docstring). Returns what it decided.
+
+    Parameters
+    ----------
+    project_dir, scenario_file, scenario : the project and the scenario being served.
+    store : PredictionStore
+        Labelled production rows come from it; audit events go to it.
+    reference : DataFrame
+        The scenario's data file (the reference rows of the policy).
+    config : RetrainingConfig
+        Policy, gates and the challenger's training parameters.
+    artifact_dir : Path
+        Artifact folder of the MLflow experiment, if it has to be created.
+    work_dir : Path, optional
+        Where the training set and the pipeline's outputs go (a temporary folder when None).
+    trigger : str
+        Why this retrain runs (a trigger name, or "manual"); recorded.
+    train, load_challenger : callables, optional
+        Replace the pipeline run / the registry load (tests inject a deliberately unfair model).
+    on_promoted : callable, optional
+        Called with the new champion version (the simulator reloads its service).
+
+    Raises
+    ------
+    NotEnoughOutcomesError
+        When there are too few labelled rows for a holdout (nothing is trained).
+    """
+    audit = MonitoringStore(store.engine)
+    name = scenario.model_name
+    data = build_training_data(store, reference, scenario, config.policy)
+    current = registry.version_for_alias(name, registry.CHAMPION)
+    audit.record_audit_event(
+        "retrain_started",
+        {
+            "model_name": name,
+            "trigger": trigger,
+            "champion_version": None if current is None else current.version,
+            "n_reference": data.n_reference,
+            "n_production": data.n_production,
+            "n_holdout": len(data.holdout),
+        },
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = work_dir or Path(scratch)
+        if train is None:
+            version = train_challenger(
+                project_dir, scenario_file, scenario, data, folder, config.training
+            )
+        else:
+            version = train(data, folder)
+    registry.set_alias(name, version, CHALLENGER)
+    audit.record_audit_event(
+        "challenger_registered", {"model_name": name, "version": version, "trigger": trigger}
+    )
+    challenger = (load_challenger or (lambda v: registry.load_scorer(name, v)))(version)
+    champion = None if current is None else registry.load_scorer(name, current.version)
+    decision, challenger_evidence, champion_evidence = judge(
+        challenger, champion, data.holdout, scenario, config
+    )
+    result = RetrainResult(
+        model_name=name,
+        challenger_version=version,
+        champion_version_before=None if current is None else current.version,
+        champion_version_after=None if current is None else current.version,
+        promoted=False,
+        reason=decision.reason,
+        failures=decision.failures,
+        challenger=_evidence_dict(challenger_evidence),
+        champion=_evidence_dict(champion_evidence),
+        n_reference=data.n_reference,
+        n_production=data.n_production,
+        n_holdout=len(data.holdout),
+    )
+    audit.record_audit_event(
+        "gate",
+        {
+            "model_name": name,
+            "challenger_version": version,
+            "champion_version": result.champion_version_before,
+            "promote": decision.promote,
+            "reason": decision.reason,
+            "failures": decision.failures,
+            "challenger": result.challenger,
+            "champion": result.champion,
+            "n_holdout": result.n_holdout,
+        },
+    )
+    result.promoted = decision.promote
+    _log_to_mlflow(result, scenario.name, artifact_dir)
+    if decision.promote:
+        promote_version(name, version, store, reason=decision.reason)
+        result.champion_version_after = version
+        if on_promoted is not None:
+            on_promoted(version)
+    return result
+
+
+# --------------------------------------------------------------------------- aliases
+def promote_version(
+    model_name: str,
+    version: str,
+    store: PredictionStore,
+    reason: str,
+    event: str = "promoted",
+    record_previous: bool = True,
+) -> str | None:
+    """Make ``version`` the champion; returns the version it replaced.
+
+    Everything is recorded before the one write that moves the alias (see the module
+    docstring); ``record_previous`` False (a rollback) keeps the version's own history.
+    """
+    audit = MonitoringStore(store.engine)
+    registry.get_version(model_name, version)  # fails clearly when the version does not exist
+    current = registry.version_for_alias(model_name, registry.CHAMPION)
+    previous = None if current is None else current.version
+    if previous == version:
+        return previous
+    client = registry._client()
+    tags = registry.get_version(model_name, version).tags
+    if record_previous and previous is not None and PREVIOUS_CHAMPION_TAG not in tags:
+        client.set_model_version_tag(model_name, version, PREVIOUS_CHAMPION_TAG, previous)
+    payload = {"model_name": model_name, "version": version, "previous": previous, "reason": reason}
+    audit.record_audit_event(f"{event}_started", payload)
+    registry.set_alias(model_name, version, registry.CHAMPION)  # the commit point
+    audit.record_audit_event(event, payload)
+    challenger = registry.version_for_alias(model_name, CHALLENGER)
+    if challenger is not None and challenger.version == version:
+        client.delete_registered_model_alias(model_name, CHALLENGER)
+    return previous
+
+
+def rollback(model_name: str, store: PredictionStore, reason: str = "manual rollback") -> str:
+    """Move the champion back to the version it replaced (its ``previous_champion`` tag, set
+    when it was first promoted); returns the version that is champion now."""
+    current = registry.version_for_alias(model_name, registry.CHAMPION)
+    if current is None:
+        raise RollbackError(f"{model_name} has no champion, so there is nothing to roll back")
+    previous = current.tags.get(PREVIOUS_CHAMPION_TAG)
+    if not previous:
+        raise RollbackError(
+            f"{model_name} version {current.version} has no former champion recorded (tag"
+            f" {PREVIOUS_CHAMPION_TAG!r}); promote a version by number instead:"
+            " riskloop promote --version V"
+        )
+    promote_version(
+        model_name,
+        previous,
+        store,
+        reason=f"{reason} (from version {current.version})",
+        event="rolled_back",
+        record_previous=False,
+    )
+    return previous

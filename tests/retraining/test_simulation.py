@@ -1,0 +1,232 @@
+"""The closed loop end to end, on small data (one simulation per drift kind that matters):
+
+* ``stable`` (through the CLI, with ``--json``): no trigger, no retrain;
+* ``recession``: detected within 3 windows of the onset, retrained, promoted, and the promoted
+  model's realised AUC on post-shift applicants it never trained on beats the old champion's;
+* in the recession's workspace: an unfair challenger is refused by the fairness gate, a
+  corrupt feedback batch is quarantined with the champion unchanged, promote/rollback move
+  the alias and record it, and a crash around the alias write leaves a loadable champion.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from riskloop import registry
+from riskloop.data.scenario import load_scenario
+from riskloop.evaluation.fairness import sensitive_groups
+from riskloop.monitoring.monitor import load_monitor_config
+from riskloop.retraining.config import load_retraining_config
+from riskloop.retraining.simulator import isolated_workspace, simulate
+from riskloop.retraining.workflow import (
+    PREVIOUS_CHAMPION_TAG,
+    promote_version,
+    retrain_challenger,
+)
+from riskloop.store import MonitoringStore, PredictionStore
+from tests.conftest import CREDIT_SCENARIO, PROJECT_DIR
+
+WINDOWS, ROWS = 8, 300
+CONF = PROJECT_DIR / "conf" / "base"
+
+
+@pytest.fixture(scope="module")
+def recession(tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp("recession")
+    scenario = load_scenario(CREDIT_SCENARIO)
+    timeline = simulate(
+        PROJECT_DIR,
+        CREDIT_SCENARIO,
+        scenario,
+        "recession",
+        load_retraining_config(CONF / "retraining.yml"),
+        load_monitor_config(CONF / "monitoring.yml"),
+        work_dir=work_dir,
+        windows=WINDOWS,
+        rows_per_window=ROWS,
+    )
+    return timeline, work_dir, scenario
+
+
+def test_stable_world_raises_no_retrain(tmp_path):
+    out = tmp_path / "timeline.json"
+    from riskloop.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--drift",
+            "stable",
+            "--windows",
+            "6",
+            "--rows",
+            str(ROWS),
+            "--json",
+            str(out),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    timeline = json.loads(out.read_text())
+    assert {
+        "windows",
+        "onset_window",
+        "first_alert_window",
+        "retrain_windows",
+        "promoted_windows",
+        "auc_before",
+        "auc_after",
+    } <= set(timeline)
+    assert len(timeline["windows"]) == 6 and timeline["onset_window"] is None
+    assert timeline["retrain_windows"] == [] and timeline["first_alert_window"] is None
+    assert all(w["alerts"] == [] for w in timeline["windows"])
+    # the service really scored every window with the first champion
+    assert {w["model_version"] for w in timeline["windows"]} == {"1"}
+    assert 0.7 < timeline["auc_before"] < 0.95 and timeline["auc_after"] is None
+    assert "retrains: none" in result.output
+
+
+def test_recession_is_detected_retrained_and_the_promoted_model_is_better(recession):
+    timeline, _, scenario = recession
+    assert timeline.onset_window == scenario.drift.onset_window
+    assert timeline.first_alert_window is not None
+    assert 0 <= timeline.first_alert_window - timeline.onset_window <= 3
+    assert timeline.retrain_windows and timeline.retrain_windows[0] >= timeline.first_alert_window
+    assert timeline.promoted_windows == timeline.retrain_windows[:1]
+    promoted = timeline.promoted_windows[0]
+    # the service hot-swapped: later windows are scored by the new version
+    assert {w["model_version"] for w in timeline.windows[promoted + 1 :]} == {"2"}
+    # same post-shift rows, drawn from applicants the challenger never trained on
+    assert timeline.n_after_rows == ROWS * (WINDOWS - promoted - 1)
+    assert timeline.auc_after > timeline.auc_before + 0.02
+    decision = timeline.retrains[0]
+    assert decision["challenger"]["profit_per_1000"] > decision["champion"]["profit_per_1000"]
+
+
+class _DeclinesAGroup:
+    """The promoted model, except that it declines every applicant of one age group."""
+
+    def __init__(self, scorer, scenario, group: str):
+        self.scorer, self.scenario, self.group = scorer, scenario, group
+        self.threshold = scorer.threshold
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        probability = self.scorer.predict_proba(frame)
+        in_group = sensitive_groups(frame, self.scenario)["Age"].to_numpy() == self.group
+        return np.where(in_group, 0.99, probability)
+
+    def decide(self, probability: np.ndarray) -> list[str]:
+        return self.scorer.decide(probability)
+
+
+def test_an_unfair_challenger_is_refused_by_the_fairness_gate(recession):
+    _, work_dir, scenario = recession
+    name = scenario.model_name
+    with isolated_workspace(work_dir):
+        store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
+        before = registry.version_for_alias(name).version
+        result = retrain_challenger(
+            PROJECT_DIR,
+            CREDIT_SCENARIO,
+            scenario,
+            store,
+            pd.read_csv(scenario.resolve_path(PROJECT_DIR)),
+            load_retraining_config(CONF / "retraining.yml"),
+            artifact_dir=work_dir / "mlartifacts",
+            train=lambda data, folder: before,  # "retrained": the champion's own version
+            load_challenger=lambda v: _DeclinesAGroup(
+                registry.load_scorer(name, v), scenario, "under 25"
+            ),
+        )
+        assert not result.promoted and registry.version_for_alias(name).version == before
+        [fairness] = [f for f in result.failures if f.startswith("fairness: demographic")]
+        assert "ratio 0.000 is below 0.8" in fairness
+        gate = MonitoringStore(store.engine).audit_events("gate")[-1]["payload"]
+        assert gate["promote"] is False and gate["challenger"]["dp_ratio"] == 0.0
+        store.dispose()
+
+
+def test_a_corrupt_feedback_batch_is_quarantined_and_the_champion_is_unchanged(recession, tmp_path):
+    from riskloop.cli import app
+
+    _, work_dir, scenario = recession
+    with isolated_workspace(work_dir):
+        store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
+        labelled = len(store.labelled_predictions())
+        champion = registry.version_for_alias(scenario.model_name).version
+        batch = tmp_path / "outcomes.csv"
+        # w006 was scored but its outcomes are still due: one good row, then two bad ones
+        batch.write_text("application_id,outcome\nw006-00000,1\nw006-00001,yes\nw000-00000,0\n")
+        result = CliRunner().invoke(app, ["retrain", "--feedback", str(batch)])
+        assert result.exit_code == 1
+        assert "refused the whole batch of 3 rows" in result.output
+        assert "row 2 ('yes')" in result.output and "already has an outcome" in result.output
+        assert len(store.labelled_predictions()) == labelled  # not even the good row
+        assert registry.version_for_alias(scenario.model_name).version == champion
+        assert MonitoringStore(store.engine).audit_events("feedback_quarantined")
+        store.dispose()
+
+
+def test_a_crash_around_the_alias_write_leaves_a_consistent_champion(recession, monkeypatch):
+    _, work_dir, scenario = recession
+    name = scenario.model_name
+    with isolated_workspace(work_dir):
+        store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
+        audit = MonitoringStore(store.engine)
+        assert registry.version_for_alias(name).version == "2"
+
+        def killed_before_the_write(*args, **kwargs):
+            raise SystemExit("killed")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(registry, "set_alias", killed_before_the_write)
+            with pytest.raises(SystemExit):
+                promote_version(name, "1", store, reason="test")
+        assert registry.version_for_alias(name).version == "2"  # old champion, loadable
+        assert registry.load_champion(name)[1].version == "2"
+
+        real = audit.record_audit_event
+
+        def killed_after_the_write(self, kind, payload, at=None):
+            if kind == "promoted":
+                raise SystemExit("killed")
+            return real(kind, payload, at)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(MonitoringStore, "record_audit_event", killed_after_the_write)
+            with pytest.raises(SystemExit):
+                promote_version(name, "1", store, reason="test")
+        assert registry.load_champion(name)[1].version == "1"  # new champion, loadable
+        kinds = [e["kind"] for e in audit.audit_events()]
+        assert kinds[-1] == "promoted_started"  # the journal says it was cut short
+        promote_version(name, "2", store, reason="restore")
+        store.dispose()
+
+
+def test_rollback_and_promote_move_the_champion_and_record_it(recession):
+    from riskloop.cli import app
+
+    _, work_dir, scenario = recession
+    name = scenario.model_name
+    with isolated_workspace(work_dir):
+        assert registry.get_version(name, "2").tags[PREVIOUS_CHAMPION_TAG] == "1"
+        result = CliRunner().invoke(app, ["rollback", "--reason", "bad week"])
+        assert result.exit_code == 0, result.output
+        assert registry.version_for_alias(name).version == "1"
+        result = CliRunner().invoke(app, ["promote", "--version", "2"])
+        assert result.exit_code == 0 and "champion is version 2 (was 1)" in result.output
+        store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
+        events = MonitoringStore(store.engine).audit_events()
+        store.dispose()
+        rolled = [e["payload"] for e in events if e["kind"] == "rolled_back"]
+        assert rolled[-1]["version"] == "1" and rolled[-1]["previous"] == "2"
+        assert "bad week" in rolled[-1]["reason"]
+        missing = CliRunner().invoke(app, ["promote", "--version", "99"])
+        assert missing.exit_code == 2 and "cannot promote" in missing.output
