@@ -43,7 +43,7 @@ SMALL_BUDGET = {
         ]
     },
     "tuning": {"folds": 3, "trials": 2, "n_bootstrap": 200},
-    "evaluation": {"n_bootstrap": 200},
+    "evaluation": {"n_bootstrap": 200, "importance_sample": 50, "lime_sample": 3},
 }
 
 

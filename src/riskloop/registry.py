@@ -135,6 +135,8 @@ REPORT_ARTIFACTS = {
     "business_impact": "reports/business_impact.json",
     "business_impact_plot": "reports/business_impact.png",
     "fairness_report": "reports/fairness.json",
+    "explanation_report": "reports/explanations.json",
+    "shap_importance_plot": "reports/shap_importance.png",
     "model_card": "reports/model_card.md",
     "test_predictions": "reports/test_predictions.csv",
     "baseline_policies": "reports/baseline_policies.json",

@@ -131,6 +131,27 @@ def test_run_reports_selection_business_impact_and_fairness(trained_project):
     assert set(nested["tags.mlflow.runName"]) == set(comparison["name"])
 
 
+def test_run_reports_global_explanations_lime_and_a_fairness_mitigation(trained_project):
+    reporting = trained_project.data_dir / "08_reporting"
+    explanations = _read(trained_project, "explanations.json")
+    scorer, info = registry.load_champion(trained_project.model_name)
+    importance = explanations["mean_abs_contribution"]
+    assert set(importance) == set(scorer.input_schema.names)
+    assert list(importance.values()) == sorted(importance.values(), reverse=True)
+    assert explanations["n_explained"] == SMALL_BUDGET["evaluation"]["importance_sample"]
+    lime = explanations["lime"]
+    assert len(lime["per_applicant"]) == SMALL_BUDGET["evaluation"]["lime_sample"]
+    assert 0.0 <= lime["mean_overlap"] <= 1.0
+    assert (reporting / "shap_importance.png").read_bytes()[:4] == b"\x89PNG"
+    assert scorer.reports["explanations"]["mean_abs_contribution"] == importance
+    mitigation = _read(trained_project, "fairness.json")["mitigation"]
+    assert set(mitigation) == {"Age", "Marital"}
+    for attribute, comparison in mitigation.items():
+        assert "error" in comparison or {"before", "after"} <= set(comparison), attribute
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(info.run_id, "reports")}
+    assert {"reports/explanations.json", "reports/shap_importance.png"} <= artifacts
+
+
 def test_retrain_keeps_the_champion_unless_the_new_model_is_better(trained_project):
     before = registry.version_for_alias(trained_project.model_name).version
     same = retrain(PROJECT_DIR, data_dir=trained_project.data_dir, params=SMALL_BUDGET)

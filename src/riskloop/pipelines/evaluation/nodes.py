@@ -185,6 +185,7 @@ def fairness_assessment(
         report[split] = _jsonable(
             {"attributes": section, "within_bounds": ok, "failures": failures}
         )
+    report["mitigation"] = fairness_mitigation(scorer, test, scenario)
     return report
 
 
@@ -282,12 +283,115 @@ def attach_reports(
     business_report: dict[str, Any],
     fairness_report: dict[str, Any],
     card: str,
+    explanations: dict[str, Any],
 ) -> Scorer:
-    """The scorer with its reports for the API/UI: model card, business impact and fairness."""
+    """The scorer with its reports for the API/UI: model card, business impact, fairness and
+    global explanations."""
     reports = {
         **scorer.reports,
         "business": business_report,
         "fairness": fairness_report,
         "model_card": card,
+        "explanations": explanations,
     }
     return dataclasses.replace(scorer, reports=reports)
+
+
+def explanation_report(
+    scorer: Scorer, test: pd.DataFrame, evaluation: dict[str, Any]
+) -> tuple[dict[str, Any], Any]:
+    """Global importance (mean |SHAP| per input feature on a test sample, exact explanations)
+    and the agreement of LIME's and SHAP's top features on a few applicants, plus a plot.
+
+    Empty (with the reason) for a scorer trained without explanation state.
+    """
+    from riskloop.evaluation.explain import lime_agreement
+
+    if scorer.explanation is None:
+        return {"available": False, "reason": "scorer has no explanation state"}, _empty_figure()
+    explainer = scorer.explainer()
+    # the model-agnostic explainer costs seconds per row: explain fewer rows with it
+    n_rows = int(evaluation.get("importance_sample", 200))
+    if explainer.family == "agnostic":
+        n_rows = min(n_rows, 20)
+    sample = test.sample(min(n_rows, len(test)), random_state=int(evaluation.get("seed", 0)))
+    records = sample[scorer.input_schema.names].astype(object)
+    records = records.where(sample[scorer.input_schema.names].notna(), None).to_dict("records")
+    explained = scorer.explain_records(records)
+    features = list(explained[0]["contributions"]) if explained else []
+    importance = {
+        f: float(np.mean([abs(row["contributions"][f]) for row in explained])) for f in features
+    }
+    importance = dict(sorted(importance.items(), key=lambda item: -item[1]))
+    report: dict[str, Any] = {
+        "available": True,
+        "output_space": explainer.output_space,
+        "family": explainer.family,
+        "n_explained": len(explained),
+        "mean_abs_contribution": importance,
+    }
+    n_lime = min(int(evaluation.get("lime_sample", 20)), len(sample))
+    if n_lime > 0:
+        matrix = scorer.preprocessor.transform(sample[scorer.input_schema.names].iloc[:n_lime])
+        _, contributions = explainer.explain_matrix(matrix)
+        agreement = lime_agreement(
+            scorer.estimator.predict_proba,
+            matrix,
+            list(scorer.preprocessor.get_feature_names_out()),
+            contributions,
+            top_k=scorer.explanation.top_k,
+            seed=int(evaluation.get("seed", 0)),
+            training_matrix=scorer.preprocessor.transform(sample[scorer.input_schema.names]),
+        )
+        report["lime"] = _jsonable(agreement)
+    return report, _importance_figure(importance, explainer.output_space)
+
+
+def _importance_figure(importance: dict[str, float], output_space: str) -> Any:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 0.35 * max(len(importance), 4) + 1), layout="constrained")
+    axes = figure.subplots()
+    names = list(importance)[::-1]
+    axes.barh(names, [importance[n] for n in names], color="#1f77b4")
+    axes.set_xlabel(f"mean |SHAP value| ({output_space.replace('_', '-')})")
+    axes.set_title("Global importance of the champion's inputs")
+    return figure
+
+
+def _empty_figure() -> Any:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 1))
+    figure.text(0.5, 0.5, "no explanations for this model", ha="center")
+    return figure
+
+
+def fairness_mitigation(scorer: Scorer, test: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
+    """Report-only comparison, per sensitive attribute: the served decisions vs fairlearn's
+    ThresholdOptimizer (demographic parity) on the test split — profit, parity and approval
+    before/after (see :func:`riskloop.evaluation.fairness.mitigate_with_threshold_optimizer`)."""
+    from riskloop.evaluation import fairness
+
+    groups = fairness.sensitive_groups(test, scenario)
+    if groups.shape[1] == 0:
+        return {}
+    y = target_vector(test, scenario)
+    probability = scorer.predict_proba(test)
+    approved = np.asarray(scorer.decide(probability)) == APPROVE
+    exposure, term = business.exposure_and_term(test, scenario)
+
+    def profit(decisions: np.ndarray) -> float:
+        return business.expected_profit(
+            y, np.asarray(decisions, bool), exposure, term, scenario.costs
+        )
+
+    comparison: dict[str, Any] = {}
+    for attribute in groups.columns:
+        try:
+            comparison[attribute] = fairness.mitigate_with_threshold_optimizer(
+                y, probability, approved, groups[attribute], profit
+            )
+        except ValueError as error:  # e.g. a group with a single outcome
+            comparison[attribute] = {"error": str(error)}
+    return _jsonable(comparison)
