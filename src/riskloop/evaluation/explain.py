@@ -249,9 +249,7 @@ class Explainer:
         return _positive_probability(self.model, X)
 
     # ---- explanations
-    def explain_matrix(
-        self, X: np.ndarray, fast: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def explain_matrix(self, X: np.ndarray, fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Base value per row, shape (n,), and contributions per column, shape (n, n_columns).
 
         ``base + contributions.sum(axis=1) == model_output(X)`` (to floating-point error).
