@@ -526,10 +526,16 @@ def _start_ui(port: int, api_url: str) -> subprocess.Popen:
             str(script),
             "--server.port",
             str(port),
+            # loopback only: the UI has no authentication of its own (deployments put it
+            # behind the proxy, see deploy/compose.yaml)
+            "--server.address",
+            "127.0.0.1",
             "--server.headless",
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--client.toolbarMode",
+            "minimal",
         ],
         env={**os.environ, "RISKLOOP_API_URL": api_url},
     )
