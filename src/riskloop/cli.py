@@ -472,6 +472,8 @@ def serve(
         load_model=lambda: load_registered_model(model_name, alias),
         champion_version=lambda: champion_version(model_name, alias),
         load_version=lambda version: load_model_version(model_name, version),
+        load_shadow=lambda shadow_alias: load_registered_model(model_name, shadow_alias),
+        shadow_version=lambda shadow_alias: champion_version(model_name, shadow_alias),
         config=ServiceConfig(
             admin_token=token or None,
             max_body_bytes=settings.max_body_bytes,
@@ -480,6 +482,7 @@ def serve(
             log_max_batch_rows=settings.log_max_batch_rows,
             log_linger_ms=settings.log_linger_ms,
             monitor_rules=_monitor_rules(settings),
+            shadow_alias=settings.shadow_alias or None,
         ),
     )
     ui_process = None
@@ -622,8 +625,7 @@ def monitor(
 def _monitor_once(settings, scenario, monitor_config, api_url: str | None, quiet_empty: bool):
     """One monitor run with its printout; False when there was nothing to measure."""
     from riskloop import registry
-    from riskloop.evaluation.drift import MIN_ROWS_FOR_PSI
-    from riskloop.monitoring.drift import EmptyPredictionLogError
+    from riskloop.monitoring.drift import EmptyPredictionLogError, feature_drift
     from riskloop.monitoring.monitor import run_monitor, scrape_service_health
     from riskloop.store import PredictionStore
 
@@ -648,16 +650,43 @@ def _monitor_once(settings, scenario, monitor_config, api_url: str | None, quiet
             scenario=scenario, service_health=health,
         )  # fmt: skip
     except EmptyPredictionLogError as error:
-        (console.print if quiet_empty else err.print)(f"[yellow]{error}[/]", highlight=False)
-        return False
-    finally:
+        logged = store.count()
+        if logged == 0:
+            store.dispose()
+            (console.print if quiet_empty else err.print)(f"[yellow]{error}[/]", highlight=False)
+            return False
+        # Too few rows for a first window: still show drift over everything logged so far.
+        drift = feature_drift(scorer, store)
         store.dispose()
-    table = result.drift
+        _print_drift_table(
+            drift,
+            f"Drift vs training data — {model_name} v{info.version},"
+            f" all {logged} logged applications",
+            logged,
+        )
+        console.print(
+            f"[yellow]{error}: windowed metrics and alert rules start then.[/]", highlight=False
+        )
+        return True
+    store.dispose()
     latest = result.windows[-1]
-    out = Table(
-        title=f"Drift vs training data — {model_name} v{info.version},"
-        f" window {latest['window_id']}, n={latest['n']}"
+    _print_drift_table(
+        result.drift,
+        f"Drift vs training data — {model_name} v{info.version},"
+        f" window {latest['window_id']}, n={latest['n']}",
+        latest["n"],
     )
+    _print_windows(result.windows)
+    for outcome in result.outcomes:
+        style = "bold red" if outcome.fired else "green"
+        console.print(f"[{style}]{outcome.describe()}[/]", highlight=False)
+    return True
+
+
+def _print_drift_table(table, title: str, n: int) -> None:
+    from riskloop.evaluation.drift import MIN_ROWS_FOR_PSI
+
+    out = Table(title=title)
     for name, justify in (
         ("feature", "left"),
         ("PSI", "right"),
@@ -681,16 +710,11 @@ def _monitor_once(settings, scenario, monitor_config, api_url: str | None, quiet
         )
     console.print(out)
     console.print("PSI < 0.10 stable, 0.10–0.25 watch, > 0.25 act.")
-    if latest["n"] < MIN_ROWS_FOR_PSI:
+    if n < MIN_ROWS_FOR_PSI:
         console.print(
-            f"[yellow]Only {latest['n']} logged applications: PSI is noisy below"
+            f"[yellow]Only {n} logged applications: PSI is noisy below"
             f" {MIN_ROWS_FOR_PSI}; read these figures as a smoke test, not a verdict.[/]"
         )
-    _print_windows(result.windows)
-    for outcome in result.outcomes:
-        style = "bold red" if outcome.fired else "green"
-        console.print(f"[{style}]{outcome.describe()}[/]", highlight=False)
-    return True
 
 
 # the window metrics the monitor prints, with their column titles

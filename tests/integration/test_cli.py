@@ -53,14 +53,16 @@ def test_monitor_explains_an_empty_log_then_prints_psi(trained_project, tmp_path
     assert empty.returncode == 1 and "empty" in empty.stderr and "Traceback" not in empty.stderr
     test = pd.read_parquet(trained_project.data_dir / "05_model_input" / "test.parquet")
     inputs = test.drop(columns="Status").astype(object).where(test.notna(), None)
-    PredictionStore(env["RISKLOOP_DATABASE_URL"]).append(
-        [
-            PredictionRecord(
-                f"a{i}", datetime.now(UTC), "credit-risk", "1", row, 0.2, "approve", 0.5
-            )
-            for i, row in enumerate(inputs.to_dict("records"))
-        ]
-    )
+    records = [
+        PredictionRecord(f"a{i}", datetime.now(UTC), "credit-risk", "1", row, 0.2, "approve", 0.5)
+        for i, row in enumerate(inputs.to_dict("records"))
+    ]
+    store = PredictionStore(env["RISKLOOP_DATABASE_URL"])
+    store.append(records[:1])  # the tour: one curl, then `riskloop monitor`
+    one = _run(["monitor"], env)
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert "PSI" in one.stdout and "Only 1 logged" in one.stdout and "min_rows" in one.stdout
+    store.append(records[1:])
     table = _run(["monitor"], env)
     assert table.returncode == 0, table.stderr[-2000:]
     assert "PSI" in table.stdout and "Income" in table.stdout and "stable" in table.stdout
