@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     reload_interval_s: float = Field(
         60.0, ge=0, description="how often to check whether the champion moved; 0 = never"
     )
+    shadow_alias: str | None = Field(
+        None,
+        description="registry alias of a shadow model scoring live traffic (logged, never"
+        " returned), e.g. challenger; unset: no shadow scoring",
+    )
     log_max_batch_rows: int = Field(512, gt=0, description="most rows per prediction-log commit")
     log_linger_ms: float = Field(
         0.0, ge=0, description="how long the log writer waits to fill a commit"

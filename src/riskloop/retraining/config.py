@@ -54,6 +54,19 @@ class SimulationSpec(BaseModel):
     training: dict[str, Any] = Field(default_factory=dict)
 
 
+class ShadowSpec(BaseModel):
+    """When the comparison uses the challenger's shadow scores of live traffic."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_labelled: int = Field(
+        100,
+        ge=10,
+        description="labelled applications the challenger shadow-scored needed to judge it on"
+        " them; fewer: the offline holdout",
+    )
+
+
 class RetrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -63,6 +76,7 @@ class RetrainingConfig(BaseModel):
         default_factory=dict, description="parameter overrides of the challenger's pipeline run"
     )
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    shadow: ShadowSpec = Field(default_factory=ShadowSpec)
 
 
 def load_retraining_config(path: Path) -> RetrainingConfig:

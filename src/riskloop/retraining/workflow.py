@@ -46,9 +46,9 @@ from riskloop.evaluation.gates import (
 )
 from riskloop.evaluation.metrics import classification_metrics
 from riskloop.retraining.config import RetrainingConfig
-from riskloop.retraining.policy import TrainingData, build_training_data
+from riskloop.retraining.policy import TrainingData, build_training_data, production_rows
 from riskloop.scorer import APPROVE
-from riskloop.store import MonitoringStore, PredictionStore
+from riskloop.store import MonitoringStore, PredictionStore, ShadowStore
 
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
@@ -82,6 +82,87 @@ class RetrainResult:
     n_reference: int = 0
     n_production: int = 0
     n_holdout: int = 0
+    # where the two models were compared: "shadow" (the challenger's live shadow scores and the
+    # champion's logged ones) or "offline_holdout" (both models score the recent holdout)
+    comparison: str = "offline_holdout"
+    n_compared: int = 0
+
+
+class LoggedScores:
+    """Scores already known for the rows of a frame, in row order: the challenger's shadow
+    scores or the champion's logged ones, with the decisions that were taken with them.
+
+    Parameters
+    ----------
+    probability : array
+        Probability of the risky outcome per row.
+    decisions : list of str
+        The decision logged with each probability.
+    """
+
+    def __init__(self, probability: np.ndarray, decisions: list[str]):
+        self.probability = np.asarray(probability, dtype=np.float64)
+        self.decisions = list(decisions)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        if len(frame) != len(self.probability):
+            raise ValueError(f"{len(self.probability)} logged scores for {len(frame)} rows")
+        return self.probability
+
+    def decide(self, probability: np.ndarray) -> list[str]:
+        return self.decisions
+
+
+def shadow_comparison(
+    store: PredictionStore,
+    reference: pd.DataFrame,
+    scenario: Scenario,
+    challenger_version: str,
+    min_labelled: int,
+) -> tuple[pd.DataFrame, LoggedScores, LoggedScores] | None:
+    """The labelled applications the challenger ``challenger_version`` shadow-scored, as
+    data-file rows, with its shadow scores and the champion's logged scores; None when fewer
+    than ``min_labelled`` (then the comparison falls back to the offline holdout)."""
+    labelled = ShadowStore(store.engine).labelled(scenario.model_name, challenger_version)
+    if len(labelled) < min_labelled:
+        return None
+    frame = production_rows(labelled, reference, scenario).reset_index(drop=True)
+    challenger = LoggedScores(
+        labelled["shadow_probability"].to_numpy(), labelled["shadow_decision"].tolist()
+    )
+    champion = LoggedScores(labelled["probability"].to_numpy(), labelled["decision"].tolist())
+    return frame, challenger, champion
+
+
+def compare(
+    challenger: ScoresApplications,
+    champion: ScoresApplications | None,
+    challenger_version: str,
+    holdout: pd.DataFrame,
+    store: PredictionStore,
+    reference: pd.DataFrame,
+    scenario: Scenario,
+    config: RetrainingConfig,
+) -> tuple[GateDecision, ModelEvidence, ModelEvidence | None, str, int]:
+    """Champion against challenger through the promotion gate: on the challenger's shadow
+    scores of labelled live applications when there are at least ``config.shadow.min_labelled``
+    (and a champion), else both models on the offline ``holdout``. Returns the verdict, both
+    evidences, which comparison was used ("shadow" / "offline_holdout") and its row count."""
+    shadow = None
+    if champion is not None:
+        shadow = shadow_comparison(
+            store, reference, scenario, challenger_version, config.shadow.min_labelled
+        )
+    if shadow is not None:
+        frame, shadow_scores, logged_scores = shadow
+        decision, challenger_evidence, champion_evidence = judge(
+            shadow_scores, logged_scores, frame, scenario, config
+        )
+        return decision, challenger_evidence, champion_evidence, "shadow", len(frame)
+    decision, challenger_evidence, champion_evidence = judge(
+        challenger, champion, holdout, scenario, config
+    )
+    return decision, challenger_evidence, champion_evidence, "offline_holdout", len(holdout)
 
 
 def holdout_evidence(
@@ -274,8 +355,8 @@ def retrain_challenger(
     )
     challenger = (load_challenger or (lambda v: registry.load_scorer(name, v)))(version)
     champion = None if current is None else registry.load_scorer(name, current.version)
-    decision, challenger_evidence, champion_evidence = judge(
-        challenger, champion, data.holdout, scenario, config
+    decision, challenger_evidence, champion_evidence, comparison, n_compared = compare(
+        challenger, champion, version, data.holdout, store, reference, scenario, config
     )
     result = RetrainResult(
         model_name=name,
@@ -290,6 +371,8 @@ def retrain_challenger(
         n_reference=data.n_reference,
         n_production=data.n_production,
         n_holdout=len(data.holdout),
+        comparison=comparison,
+        n_compared=n_compared,
     )
     audit.record_audit_event(
         "gate",
@@ -303,6 +386,8 @@ def retrain_challenger(
             "challenger": result.challenger,
             "champion": result.champion,
             "n_holdout": result.n_holdout,
+            "comparison": comparison,
+            "n_compared": n_compared,
         },
     )
     result.promoted = decision.promote

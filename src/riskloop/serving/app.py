@@ -61,6 +61,7 @@ from riskloop.store import (
     DuplicateLabelError,
     PredictionRecord,
     PredictionStore,
+    ShadowStore,
     UnknownApplicationError,
 )
 
@@ -98,6 +99,10 @@ class ServiceConfig:
     monitor_rules : tuple of dict
         The monitor's alert rules (name, metric, above/below, k, n), shown with its results by
         ``GET /v1/monitoring`` so the UI can draw their thresholds.
+    shadow_alias : str, optional
+        Registry alias of a shadow model (e.g. ``challenger``): it also scores every logged
+        application after the answer is computed, its scores go to ``shadow_predictions`` and
+        are never returned; None (default): no shadow scoring.
     """
 
     admin_token: str | None = None
@@ -109,6 +114,7 @@ class ServiceConfig:
     log_in_event_loop: bool | None = None
     monitor_refresh_s: float = 30.0
     monitor_rules: tuple[dict[str, Any], ...] = ()
+    shadow_alias: str | None = None
 
 
 class APIError(Exception):
@@ -230,6 +236,8 @@ def create_app(
     config: ServiceConfig | None = None,
     champion_version: Callable[[], str | None] | None = None,
     load_version: Callable[[str], LoadedModel] | None = None,
+    load_shadow: Callable[[str], LoadedModel | None] | None = None,
+    shadow_version: Callable[[str], str | None] | None = None,
 ) -> FastAPI:
     """Build the scoring API.
 
@@ -249,6 +257,12 @@ def create_app(
         and loads only when it differs from the version in service.
     load_version : callable, optional
         Loads one version by number, to explain an application scored by a former champion.
+    load_shadow : callable, optional
+        Loads the model behind an alias (``config.shadow_alias``), like ``load_model`` does the
+        champion; called at start-up, on reload and by the periodic check.
+    shadow_version : callable, optional
+        Returns the version an alias points at, cheaply, so the periodic check loads the
+        shadow model only when its alias moved.
     """
     config = config or ServiceConfig()
     metrics = ServiceMetrics()
@@ -269,6 +283,9 @@ def create_app(
             on_batch=metrics.record_log_batch,
         )
     reload_lock = asyncio.Lock()
+    shadow_enabled = config.shadow_alias is not None and load_shadow is not None
+    shadow_store = ShadowStore(store.engine)
+    shadow_tasks: set[asyncio.Future] = set()
 
     # ---- model loading and hot swap
     def load_and_warm() -> LoadedModel | None:
@@ -328,10 +345,70 @@ def create_app(
                 previous_version=previous.version if previous else None,
             )
 
+    # ---- the shadow model: scores live traffic after the answer, never answers
+    def refresh_shadow() -> None:
+        """Load the model behind the shadow alias when it is not the one held (a failure is
+        logged and leaves the previous shadow model in place)."""
+        if not shadow_enabled:
+            return
+        alias = config.shadow_alias
+        try:
+            if shadow_version is not None:
+                version = shadow_version(alias)  # type: ignore[arg-type]
+                held = holder.shadow
+                if version is None:
+                    holder.shadow = None  # the alias was removed: shadow scoring stops
+                    return
+                if held is not None and held.version == version:
+                    return
+            loaded = load_shadow(alias)  # type: ignore[misc, arg-type]
+            if loaded is not None:
+                loaded.warm_up()
+            holder.shadow = loaded
+            if loaded is not None:
+                log.info("shadow scoring with %s version %s", loaded.name, loaded.version)
+        except Exception:
+            log.exception("could not load the shadow model (alias %r)", alias)
+
+    def shadow_score(shadow: LoadedModel, rows: list[PredictionRecord]) -> None:
+        """Score the logged applications with the shadow model and write its rows."""
+        try:
+            decisions = shadow.scorer.score_records([r.inputs for r in rows])
+            now = datetime.now(UTC)
+            written = shadow_store.append(
+                [
+                    {
+                        "application_id": row.application_id,
+                        "model_name": shadow.name,
+                        "model_version": shadow.version,
+                        "probability": float(probability),
+                        "decision": decision,
+                        "scored_at": now,
+                    }
+                    for row, probability, decision in zip(
+                        rows, decisions.probability, decisions.decision, strict=True
+                    )
+                ]
+            )
+            metrics.shadow_rows.inc(written)
+        except Exception:
+            metrics.shadow_failures.inc()
+            log.exception("shadow scoring with version %s failed", shadow.version)
+
+    def start_shadow(rows: list[PredictionRecord]) -> None:
+        """Hand the rows to the shadow model in a worker thread; the response does not wait."""
+        shadow = holder.shadow
+        if shadow is None or not rows:
+            return
+        task = asyncio.ensure_future(run_in_threadpool(shadow_score, shadow, rows))
+        shadow_tasks.add(task)
+        task.add_done_callback(shadow_tasks.discard)
+
     async def watch_champion(interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
+                await run_in_threadpool(refresh_shadow)
                 if champion_version is not None:
                     version = await run_in_threadpool(champion_version)
                     current = holder.current
@@ -356,6 +433,7 @@ def create_app(
                 log.info("serving %s version %s", loaded.name, loaded.version)
         elif holder.current is not None:
             metrics.set_model(holder.current.name, holder.current.version)
+        await run_in_threadpool(refresh_shadow)
         watcher = None
         if config.reload_interval_s > 0 and load_model is not None:
             watcher = asyncio.create_task(watch_champion(config.reload_interval_s))
@@ -366,6 +444,8 @@ def create_app(
                 watcher.cancel()
                 with suppress(asyncio.CancelledError):
                     await watcher
+            if shadow_tasks:  # shadow rows of answered requests are written before the end
+                await asyncio.gather(*shadow_tasks, return_exceptions=True)
             # every row already accepted is written before the process ends
             if isinstance(writer, GroupCommitWriter):
                 await run_in_threadpool(writer.close)
@@ -609,6 +689,7 @@ def create_app(
         responses, rows, decisions = score(model, applications, started)
         await commit(rows)
         metrics.record_scores(model.version, decisions.probability, decisions.decision)
+        start_shadow(rows)
         return responses
 
     # ---- routes: service
@@ -856,7 +937,9 @@ def create_app(
             responses=_errors(401, 403, 503),
         )
         async def admin_reload() -> ReloadResponse:
-            """Load the model the champion alias points at now and swap it in atomically."""
+            """Load the model the champion alias points at now and swap it in atomically (and
+            the shadow model, when shadow scoring is on)."""
+            await run_in_threadpool(refresh_shadow)
             return await reload_champion()
 
     return app

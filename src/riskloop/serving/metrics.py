@@ -87,6 +87,16 @@ class ServiceMetrics:
             ["result"],
             registry=self.registry,
         )
+        self.shadow_failures = Counter(
+            "riskloop_shadow_failures_total",
+            "Shadow scorings (challenger on live traffic) that failed; the client was answered",
+            registry=self.registry,
+        )
+        self.shadow_rows = Counter(
+            "riskloop_shadow_rows_total",
+            "Shadow predictions written",
+            registry=self.registry,
+        )
 
     def set_model(self, name: str, version: str) -> None:
         self.model_info.clear()

@@ -63,6 +63,8 @@ class ModelHolder:
 
     def __init__(self, model: LoadedModel | None = None, keep: int = 3):
         self.current = model
+        # the shadow model (a challenger scoring live traffic, never answering); None = off
+        self.shadow: LoadedModel | None = None
         self.keep = keep
         self._recent: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()  # the explain route may remember a version meanwhile

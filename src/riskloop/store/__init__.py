@@ -1,5 +1,5 @@
 """The only place that writes SQL: the prediction log and the observed outcomes (labels),
-monitor results, audit events and quarantined feedback batches."""
+monitor results, audit events, quarantined feedback batches and shadow predictions."""
 
 # importing the module registers its tables on the shared ``metadata`` (create_all, Alembic)
 from riskloop.store.monitoring import MonitoringStore
@@ -10,6 +10,7 @@ from riskloop.store.predictions import (
     UnknownApplicationError,
 )
 from riskloop.store.retraining import RetrainingStore
+from riskloop.store.shadow import ShadowStore
 
 __all__ = [
     "DuplicateLabelError",
@@ -17,5 +18,6 @@ __all__ = [
     "PredictionRecord",
     "PredictionStore",
     "RetrainingStore",
+    "ShadowStore",
     "UnknownApplicationError",
 ]

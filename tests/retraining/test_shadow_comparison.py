@@ -1,0 +1,103 @@
+"""The champion-vs-challenger comparison uses the challenger's shadow scores of labelled live
+applications when there are enough, else the offline holdout (and says which)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from riskloop.data.schema import target_vector
+from riskloop.retraining.config import RetrainingConfig
+from riskloop.retraining.workflow import compare, holdout_evidence
+from riskloop.scorer import APPROVE, DECLINE
+from riskloop.store import PredictionRecord, PredictionStore, ShadowStore
+
+N = 120
+
+
+@pytest.fixture()
+def shadowed(tmp_path, credit_frame, credit_scenario, credit_scorer):
+    """A store with N labelled applications the champion (version 1) answered and the
+    challenger (version 2) shadow-scored; the shadow scores know the outcome better."""
+    store = PredictionStore(f"sqlite:///{tmp_path / 'store.db'}")
+    rows = credit_frame.iloc[:N].reset_index(drop=True)
+    y = target_vector(rows, credit_scenario)
+    inputs = rows.drop(columns=[credit_scenario.data.target])
+    champion_p = credit_scorer.predict_proba(inputs)
+    rng = np.random.default_rng(0)
+    shadow_p = np.clip(0.7 * y + 0.3 * rng.random(N), 0.0, 1.0)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    records = [
+        PredictionRecord(
+            application_id=f"a{i}",
+            received_at=start + timedelta(minutes=i),
+            model_name=credit_scenario.model_name,
+            model_version="1",
+            inputs={k: (v.item() if hasattr(v, "item") else v) for k, v in record.items()},
+            probability=float(champion_p[i]),
+            decision=credit_scorer.decide(champion_p[i : i + 1])[0],
+            threshold=float(credit_scorer.threshold),
+        )
+        for i, record in enumerate(inputs.to_dict("records"))
+    ]
+    store.append(records)
+    for i in range(N):
+        store.add_label(f"a{i}", int(y[i]), received_at=start + timedelta(days=30))
+    ShadowStore(store.engine).append(
+        [
+            {
+                "application_id": f"a{i}",
+                "model_name": credit_scenario.model_name,
+                "model_version": "2",
+                "probability": float(shadow_p[i]),
+                "decision": DECLINE if shadow_p[i] >= 0.5 else APPROVE,
+                "scored_at": start + timedelta(minutes=i),
+            }
+            for i in range(N)
+        ]
+    )
+    return store, y, champion_p, shadow_p
+
+
+def test_comparison_uses_shadow_scores_when_enough_are_labelled(
+    shadowed, credit_frame, credit_scenario, credit_scorer
+):
+    store, y, champion_p, shadow_p = shadowed
+    config = RetrainingConfig.model_validate({"shadow": {"min_labelled": N}})
+    holdout = credit_frame.iloc[N : N + 200]
+    decision, challenger, champion, source, n = compare(
+        credit_scorer, credit_scorer, "2", holdout, store, credit_frame, credit_scenario, config
+    )
+    assert (source, n) == ("shadow", N)
+    assert challenger.auc == pytest.approx(roc_auc_score(y, shadow_p), abs=1e-12)
+    assert champion.auc == pytest.approx(roc_auc_score(y, champion_p), abs=1e-12)
+    assert challenger.brier == pytest.approx(np.mean((shadow_p - y) ** 2), abs=1e-12)
+    # the shadow scores were built from the outcome: far better than the champion
+    assert challenger.auc > champion.auc + 0.05
+    assert decision.promote or decision.failures  # a verdict was reached on those rows
+
+
+def test_comparison_falls_back_to_the_offline_holdout(
+    shadowed, credit_frame, credit_scenario, credit_scorer
+):
+    store, *_ = shadowed
+    holdout = credit_frame.iloc[N : N + 200]
+    expected = holdout_evidence(credit_scorer, holdout, credit_scenario)
+    for min_labelled, version in [(N + 1, "2"), (10, "3")]:  # too few; never shadow-scored
+        config = RetrainingConfig.model_validate({"shadow": {"min_labelled": min_labelled}})
+        _, challenger, champion, source, n = compare(
+            credit_scorer,
+            credit_scorer,
+            version,
+            holdout,
+            store,
+            credit_frame,
+            credit_scenario,
+            config,
+        )
+        assert (source, n) == ("offline_holdout", 200)
+        assert challenger.auc == pytest.approx(expected.auc, abs=1e-12)
+        assert champion.auc == pytest.approx(expected.auc, abs=1e-12)
