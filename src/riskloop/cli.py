@@ -210,11 +210,7 @@ def retrain(
             try:
                 rows = read_feedback_file(feedback)
             except FeedbackFileError as error:
-                rows, problem = [], str(error)
-            else:
-                problem = None
-            if problem:
-                _fail(problem, code=1)
+                _fail(str(error), code=1)
             result = ingest_feedback(store, rows, str(feedback))
             if not result.accepted:
                 _fail(result.describe() + "; the champion is unchanged", code=1)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from riskloop import registry
 from riskloop.monitoring.drift import feature_drift
-from riskloop.retraining.retrain import retrain
+from riskloop.pipelines.runner import run_pipeline
 from riskloop.serving.app import create_app
 from riskloop.serving.loading import load_registered_model
 from riskloop.serving.model_holder import ModelHolder
@@ -150,6 +150,15 @@ def test_run_reports_global_explanations_lime_and_a_fairness_mitigation(trained_
         assert "error" in comparison or {"before", "after"} <= set(comparison), attribute
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(info.run_id, "reports")}
     assert {"reports/explanations.json", "reports/shap_importance.png"} <= artifacts
+
+
+def retrain(project_dir, data_dir, params):
+    """Re-run the whole pipeline on the scenario's data (what `riskloop retrain` falls back to
+    without enough outcomes) and read the registration gate's report."""
+    outputs = run_pipeline(
+        project_dir, data_dir=data_dir, params=params, read_back=["registration_report"]
+    )
+    return outputs["registration_report"]
 
 
 def test_retrain_keeps_the_champion_unless_the_new_model_is_better(trained_project):
