@@ -331,7 +331,7 @@ class Scorer:
         }
         if self.explanation is not None:
             settings, arrays = self.explanation.to_state()
-            np.savez(directory / "explanation.npz", **arrays)
+            np.savez(directory / "explanation.npz", allow_pickle=False, **arrays)
             document["explanation"] = settings
         (directory / "scorer.json").write_text(json.dumps(document, indent=1, default=_json))
         return artifact_digest(directory)

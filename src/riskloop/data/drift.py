@@ -98,14 +98,17 @@ def apply_drift(
     if k == 0 or kind == "stable":
         return rows
     if kind == "inflation":
-        factor = (1.0 + spec.inflation.rate_per_window) ** k
-        for column in spec.inflation.columns:
+        inflation = spec.inflation
+        assert inflation is not None  # check_drift_kind refused a missing section
+        factor = (1.0 + inflation.rate_per_window) ** k
+        for column in inflation.columns:
             if column not in rows.columns:
                 raise DriftConfigError(f"drift.inflation column {column!r} is not in the data")
             rows[column] = rows[column] * factor
         return rows
     if kind == "new-segment":
         config = spec.new_segment
+        assert config is not None  # check_drift_kind refused a missing section
         segment = pool[segment_mask(pool, config.segment)]
         if segment.empty:
             raise DriftConfigError(f"no held-out row is in the new segment {config.segment}")
@@ -115,11 +118,12 @@ def apply_drift(
         rows.iloc[replaced] = drawn.to_numpy()
         return rows
     # recession: a concept shift inside the segment
-    config = spec.recession
+    recession = spec.recession
+    assert recession is not None  # check_drift_kind refused a missing section
     target, risky = scenario.data.target, scenario.data.positive_class
     repaid = rows[target].astype(str).to_numpy() != str(risky)
-    hit = segment_mask(rows, config.segment) & repaid
-    hit &= rng.random(len(rows)) < config.default_probability
+    hit = segment_mask(rows, recession.segment) & repaid
+    hit &= rng.random(len(rows)) < recession.default_probability
     rows[target] = rows[target].astype(object)
     rows.loc[hit, target] = risky
     return rows

@@ -36,7 +36,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 class Calibrator(Protocol):
-    method: str
+    @property
+    def method(self) -> str: ...
 
     def transform(self, probability: np.ndarray) -> np.ndarray: ...
 
@@ -112,9 +113,11 @@ METHODS = {"none": None, "platt": PlattCalibrator, "isotonic": IsotonicCalibrato
 def fit_calibrator(method: str, probability: np.ndarray, y: np.ndarray) -> Calibrator:
     if method not in METHODS:
         raise ValueError(f"unknown calibration method {method!r}; choose one of {list(METHODS)}")
-    if method == "none":
-        return IdentityCalibrator()
-    return METHODS[method].fit(probability, y)
+    if method == "platt":
+        return PlattCalibrator.fit(probability, y)
+    if method == "isotonic":
+        return IsotonicCalibrator.fit(probability, y)
+    return IdentityCalibrator()
 
 
 def calibrator_from_dict(document: dict[str, Any] | None) -> Calibrator | None:

@@ -97,7 +97,7 @@ def reference_profile(frame: pd.DataFrame, schema: InputSchema, seed: int = 0) -
         else:
             categories = sorted({str(v) for v in column.dropna().unique()})
             counts = categorical_bin_counts(column, categories)
-            entry = {"kind": "categorical", "categories": categories}
+            entry: dict[str, Any] = {"kind": "categorical", "categories": categories}
         entry["shares"] = (counts / max(counts.sum(), 1)).tolist()
         entry["n"] = len(column)
         profile["features"][feature.name] = entry

@@ -216,7 +216,7 @@ def fairness_report(
         replicates: dict[str, list[np.ndarray]] = {"selection_rate": [], "tpr": [], "fpr": []}
         for group, row in frame.by_group.iterrows():
             rows = labels == group
-            entry = {
+            entry: dict[str, Any] = {
                 "count": int(row["count"]),
                 "selection_rate": _optional(row["selection_rate"]),
                 "tpr": _optional(row["tpr"]),

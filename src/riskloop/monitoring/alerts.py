@@ -54,7 +54,9 @@ class AlertRule:
         """A missing value (metric not computable in that window) never breaches."""
         if value is None or value != value:  # None or NaN
             return False
-        return value > self.above if self.above is not None else value < self.below
+        if self.above is not None:
+            return value > self.above
+        return self.below is not None and value < self.below
 
     @property
     def bound(self) -> str:

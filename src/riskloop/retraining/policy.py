@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ class TrainingData:
     n_production: int
 
 
-def repaid_value(reference: pd.DataFrame, scenario: Scenario) -> object:
+def repaid_value(reference: pd.DataFrame, scenario: Scenario) -> Any:
     """The target value that means "not the risky outcome": the file's most common other one."""
     target = reference[scenario.data.target]
     others = target[target.astype(str) != str(scenario.data.positive_class)]

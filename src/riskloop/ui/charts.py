@@ -20,9 +20,12 @@ APPROVE_COLOUR = "#2e7d32"
 DECLINE_COLOUR = "#c62828"
 NEUTRAL_COLOUR = "#1f4e79"
 
+# alt.layer is typed to return either kind of chart
+Layered = alt.LayerChart | alt.FacetChart
+
 
 # --------------------------------------------------------------------------- score page
-def probability_gauge(probability: float, threshold: float) -> alt.LayerChart:
+def probability_gauge(probability: float, threshold: float) -> Layered:
     """A half-dial from 0 to 1: the approve zone (below ``threshold``) in green, the decline
     zone in red, the applicant's probability of default as a dark arc and a label.
 
@@ -112,7 +115,7 @@ def what_if_chart(
     threshold: float,
     field: str,
     current: Any,
-) -> alt.LayerChart:
+) -> Layered:
     """Probability of default as one field varies, the others held at the applicant's values.
 
     Parameters
@@ -154,7 +157,7 @@ def what_if_chart(
 
 
 # --------------------------------------------------------------------------- model page
-def calibration_chart(calibration: Mapping[str, Any]) -> alt.LayerChart:
+def calibration_chart(calibration: Mapping[str, Any]) -> Layered:
     """Observed default rate against mean predicted probability per bin, point size = count,
     with the diagonal of perfect calibration."""
     bins = pd.DataFrame(calibration["bins"])
@@ -183,7 +186,7 @@ def calibration_chart(calibration: Mapping[str, Any]) -> alt.LayerChart:
     return alt.layer(diagonal, points, sizes).properties(height=340)
 
 
-def comparison_chart(rows: Sequence[Mapping[str, Any]]) -> alt.LayerChart | None:
+def comparison_chart(rows: Sequence[Mapping[str, Any]]) -> Layered | None:
     """Cross-validated AUC of each candidate, mean ± one standard deviation; None when the
     rows carry no ``cv_auc_mean``."""
     frame = pd.DataFrame(rows)
@@ -251,7 +254,7 @@ def operating_point(curve: Mapping[str, Sequence[float]], threshold: float) -> O
 
 def profit_chart(
     curve: Mapping[str, Sequence[float]], selected: float, chosen: float | None
-) -> alt.LayerChart:
+) -> Layered:
     """Profit per 1,000 applications against the threshold, with rules at the selected
     threshold (solid) and the model's chosen threshold (dashed)."""
     frame = pd.DataFrame(
@@ -294,7 +297,7 @@ def profit_chart(
     return alt.layer(line, rule).properties(height=320)
 
 
-def rates_chart(curve: Mapping[str, Sequence[float]], selected: float) -> alt.LayerChart:
+def rates_chart(curve: Mapping[str, Sequence[float]], selected: float) -> Layered:
     """Approval rate and bad rate among the approved against the threshold."""
     frame = pd.DataFrame(
         {
@@ -327,7 +330,7 @@ def rates_chart(curve: Mapping[str, Sequence[float]], selected: float) -> alt.La
 
 
 # --------------------------------------------------------------------------- fairness page
-def group_interval_chart(frame: pd.DataFrame, metric: str) -> alt.LayerChart:
+def group_interval_chart(frame: pd.DataFrame, metric: str) -> Layered:
     """One metric per group as a point with its confidence interval as an error bar.
 
     Parameters

@@ -145,8 +145,8 @@ def sections(document: Mapping[str, Any], title: str = "", depth: int = 0) -> li
             )
         elif isinstance(value, Mapping) and depth < 5:
             below.extend(sections(value, name, depth + 1))
-        elif _pair(value) is not None:
-            here.facts[str(key)] = "[{:.3g}, {:.3g}]".format(*_pair(value))
+        elif (pair := _pair(value)) is not None:
+            here.facts[str(key)] = "[{:.3g}, {:.3g}]".format(*pair)
     return ([here] if here.facts or here.tables else []) + below
 
 

@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from riskloop.ui.charts import Layered
 from riskloop.ui.client import APIUnavailable, get_monitoring
 from riskloop.ui.components import explain_unavailable, model_caption, model_or_explain
 
@@ -66,7 +67,7 @@ def thresholds_for(metrics: list[str], rules: list[dict[str, Any]]) -> pd.DataFr
     return pd.DataFrame(lines, columns=["threshold", "value"])
 
 
-def series_chart(frame: pd.DataFrame, lines: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+def series_chart(frame: pd.DataFrame, lines: pd.DataFrame) -> Layered | alt.Chart:
     order = list(dict.fromkeys(frame["window"]))
     base = (
         alt.Chart(frame)

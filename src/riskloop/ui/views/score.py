@@ -90,7 +90,7 @@ def what_if(schema: dict[str, Any], application: dict[str, Any], result: dict[st
     except APIUnavailable as error:
         explain_unavailable(error)
         return
-    if problem:
+    if moved is None:
         st.error(f"The API refused the changed application: {problem}")
         return
     before, after = result["probability_of_default"], moved["probability_of_default"]
@@ -124,8 +124,8 @@ def render() -> None:
         return
     try:
         schema = get_schema()
-    except APIUnavailable as problem:
-        explain_unavailable(problem)
+    except APIUnavailable as error:
+        explain_unavailable(error)
         return
     model_caption(model)
     with st.form("applicant"):
