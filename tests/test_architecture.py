@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "riskloop"
 
 LAYERS = {
     "scratch": 0,
+    "config": 1,
     "data": 1,
     "features": 1,
     "evaluation": 1,

@@ -350,18 +350,17 @@ def simulate(
     retrain, gate, promote — and print the timeline (docs/retraining.md)."""
     import json
 
+    from riskloop.config import ConfigError
     from riskloop.data.drift import DriftConfigError
-    from riskloop.monitoring.monitor import MonitorConfigError, load_monitor_config
+    from riskloop.monitoring.config import load_monitor_config
     from riskloop.retraining.simulator import simulate as run_simulation
 
     settings = _settings(scenario)
     spec = _scenario(settings)
     config = _retraining_config(settings)
     try:
-        monitor_config = load_monitor_config(
-            settings.project_dir / "conf" / "base" / "monitoring.yml"
-        )
-    except MonitorConfigError as error:
+        monitor_config = load_monitor_config(settings.monitoring_config_path)
+    except ConfigError as error:
         _fail(str(error))
     started = time.perf_counter()
     try:
@@ -504,12 +503,13 @@ def _monitor_rules(settings) -> tuple[dict, ...]:
     """The monitor's alert rules, for GET /v1/monitoring (none when the file is missing)."""
     import dataclasses
 
-    from riskloop.monitoring.monitor import MonitorConfigError, load_monitor_config
+    from riskloop.config import ConfigError
+    from riskloop.monitoring.config import load_monitor_config
 
-    path = settings.project_dir / "conf" / "base" / "monitoring.yml"
+    path = settings.monitoring_config_path
     try:
         rules = load_monitor_config(path).rules if path.is_file() else []
-    except MonitorConfigError as error:
+    except ConfigError as error:
         _fail(str(error))
     return tuple(dataclasses.asdict(rule) for rule in rules)
 
@@ -578,23 +578,17 @@ def monitor(
     import signal
     import threading
 
-    from riskloop.monitoring.monitor import (
-        MonitorConfigError,
-        load_monitor_config,
-        parse_interval,
-    )
+    from riskloop.monitoring.config import load_monitor_config
+    from riskloop.monitoring.monitor import parse_interval
 
     settings = _settings(scenario)
     scenario_ = _scenario(settings)
     try:
         interval = parse_interval(every) if every is not None else None
-        monitor_config = load_monitor_config(
-            config or settings.project_dir / "conf" / "base" / "monitoring.yml"
-        )
+        monitor_config = load_monitor_config(config or settings.monitoring_config_path)
         if window is not None:
-            monitor_config.window_by, monitor_config.window_size = "count", window
-            monitor_config.__post_init__()
-    except (ValueError, MonitorConfigError) as error:
+            monitor_config = monitor_config.with_windows(by="count", size=window)
+    except ValueError as error:
         _fail(str(error))
     if interval is None:
         if not _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=False):

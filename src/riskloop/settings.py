@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from kedro.config import OmegaConfigLoader
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -80,6 +79,16 @@ class Settings(BaseSettings):
         return self.path(self.scenario_file)
 
     @property
+    def monitoring_config_path(self) -> Path:
+        """The monitor's windows and alert rules (:mod:`riskloop.monitoring.config`)."""
+        return self.project_dir / "conf" / "base" / "monitoring.yml"
+
+    @property
+    def retraining_config_path(self) -> Path:
+        """The retraining policy and simulation defaults (:mod:`riskloop.retraining.config`)."""
+        return self.project_dir / "conf" / "base" / "retraining.yml"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -105,5 +114,6 @@ class Settings(BaseSettings):
 
 # ---- read by Kedro (kedro.framework.project.settings) -----------------------------------
 HOOKS = (MlflowRunHook(),)
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# CONFIG_LOADER_CLASS stays Kedro's default (OmegaConfigLoader): importing Kedro here would put
+# it on the API's import path, and the API image carries no Kedro.
 CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}

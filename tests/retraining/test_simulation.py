@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from riskloop import registry
 from riskloop.data.scenario import load_scenario
 from riskloop.evaluation.fairness import sensitive_groups
-from riskloop.monitoring.monitor import load_monitor_config
+from riskloop.monitoring.config import load_monitor_config
 from riskloop.retraining.config import load_retraining_config
 from riskloop.retraining.simulator import isolated_workspace, simulate
 from riskloop.retraining.workflow import (

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from riskloop.evaluation.drift import (
     drift_by_feature,
@@ -43,94 +41,13 @@ from riskloop.evaluation.drift import (
 from riskloop.evaluation.fairness import fairness_report, sensitive_groups
 from riskloop.evaluation.label_free import expected_auc, expected_bad_rate
 from riskloop.evaluation.metrics import classification_metrics
-from riskloop.monitoring.alerts import AlertRule, RuleError, RuleOutcome, evaluate_rule
+from riskloop.monitoring.alerts import RuleOutcome, evaluate_rule
+from riskloop.monitoring.config import MonitorConfig
 from riskloop.monitoring.drift import EmptyPredictionLogError
 from riskloop.scorer import Scorer
 from riskloop.store import PredictionStore
 
 TRIGGER_EVENT = "trigger"
-
-
-class MonitorConfigError(ValueError):
-    """conf/base/monitoring.yml is malformed; the message names the key and what was read."""
-
-
-@dataclass
-class MonitorConfig:
-    """How the monitor cuts windows and which rules it applies (``conf/base/monitoring.yml``).
-
-    Parameters
-    ----------
-    window_by : {"count", "time"}
-        Windows of ``window_size`` consecutive logged applications, or calendar windows.
-    window_size : int or str
-        Rows per window (count), or a pandas offset such as ``"1h"``, ``"7D"``, ``"MS"`` (time).
-    rules : list of AlertRule
-        Triggers with hysteresis (:mod:`riskloop.monitoring.alerts`).
-    recent_windows : int
-        How many of the newest windows each run recomputes (older ones keep stored values).
-    min_window_rows : int
-        The newest, unfinished window is measured once it holds this many rows.
-    min_labelled : int
-        Outcomes a window needs before its realised metrics and fairness are computed.
-    """
-
-    window_by: str = "count"
-    window_size: int | str = 500
-    rules: list[AlertRule] = field(default_factory=list)
-    recent_windows: int = 12
-    min_window_rows: int = 100
-    min_labelled: int = 50
-
-    def __post_init__(self) -> None:
-        if self.window_by not in ("count", "time"):
-            raise MonitorConfigError(
-                f"windows.by must be 'count' or 'time', not {self.window_by!r}"
-            )
-        if self.window_by == "count":
-            if not isinstance(self.window_size, int) or self.window_size < 1:
-                raise MonitorConfigError(
-                    f"windows.size must be a positive number of rows for count windows,"
-                    f" not {self.window_size!r}"
-                )
-        else:
-            try:
-                pd.tseries.frequencies.to_offset(str(self.window_size))
-            except ValueError:
-                raise MonitorConfigError(
-                    f"windows.size must be a pandas offset such as 1h, 7D or MS for time"
-                    f" windows, not {self.window_size!r}"
-                ) from None
-        for name in ("recent_windows", "min_window_rows", "min_labelled"):
-            if int(getattr(self, name)) < 1:
-                raise MonitorConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
-
-    @property
-    def window_prefix(self) -> str:
-        """Start of every window id of this windowing (``count:500:`` or ``time:7D:``)."""
-        return f"{self.window_by}:{self.window_size}:"
-
-
-def load_monitor_config(path: Path) -> MonitorConfig:
-    """Read the monitor's configuration; errors name the key and the value read."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise MonitorConfigError(f"cannot read the monitor configuration {path}: {error}") from None
-    windows = raw.get("windows") or {}
-    try:
-        rules = [AlertRule.from_config(rule) for rule in raw.get("rules") or []]
-    except (RuleError, TypeError) as error:
-        raise MonitorConfigError(f"{path}: {error}") from None
-    size = windows.get("size", 500)
-    return MonitorConfig(
-        window_by=str(windows.get("by", "count")),
-        window_size=size if windows.get("by", "count") == "count" else str(size),
-        rules=rules,
-        recent_windows=int(windows.get("recent", 12)),
-        min_window_rows=int(windows.get("min_rows", 100)),
-        min_labelled=int(raw.get("min_labelled", 50)),
-    )
 
 
 @dataclass(frozen=True)

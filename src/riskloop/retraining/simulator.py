@@ -43,7 +43,8 @@ from riskloop.data.drift import apply_drift, check_drift_kind, drift_strength
 from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
 from riskloop.evaluation.metrics import classification_metrics
-from riskloop.monitoring.monitor import MonitorConfig, run_monitor
+from riskloop.monitoring.config import MonitorConfig, WindowSpec
+from riskloop.monitoring.monitor import run_monitor
 from riskloop.retraining.config import RetrainingConfig
 from riskloop.retraining.feedback import ingest_feedback
 from riskloop.retraining.policy import NotEnoughOutcomesError
@@ -148,11 +149,13 @@ def simulate(
     size = rows_per_window or spec.rows_per_window
     say = progress or (lambda line: None)
     monitor = MonitorConfig(
-        window_by="count",
-        window_size=size,
+        windows=WindowSpec(
+            by="count",
+            size=size,
+            recent=max(monitor_config.recent_windows, n_windows),
+            min_rows=size,
+        ),
         rules=monitor_config.rules,
-        recent_windows=max(monitor_config.recent_windows, n_windows),
-        min_window_rows=size,
         min_labelled=min(monitor_config.min_labelled, size // 2),
     )
     retrain_on = set(spec.retrain_on) if spec.retrain_on is not None else None
