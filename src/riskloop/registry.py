@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kedro.framework.hooks import hook_impl
+import pluggy
 
 if TYPE_CHECKING:
     from riskloop.scorer import Scorer
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 SHA_TAG = "scorer_sha256"
 PYFUNC_FILE = Path(__file__).with_name("mlflow_model.py")
+# Kedro's hook marker (kedro.framework.hooks.hook_impl is exactly this), made without importing
+# Kedro: the API imports this module and its image carries no Kedro.
+hook_impl = pluggy.HookimplMarker("kedro")
 
 
 def configure(tracking_uri: str) -> None:
