@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from riskloop.store import PredictionRecord, PredictionStore
+from riskloop.store import PredictionStore
 from riskloop.store.migrations import (
     SchemaMismatchError,
     current_revision,
@@ -17,21 +17,11 @@ from riskloop.store.migrations import (
     upgrade,
 )
 from riskloop.store.predictions import metadata
-from tests.postgres_databases import POSTGRES_URL, throwaway_database
+from tests.postgres_databases import BACKENDS, throwaway_database
+from tests.store.records import logged
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="RISKLOOP_TEST_DATABASE_URL not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
@@ -56,19 +46,6 @@ def _diff(url: str) -> list:
         engine.dispose()
 
 
-def _record(application_id: str) -> PredictionRecord:
-    return PredictionRecord(
-        application_id=application_id,
-        received_at=datetime(2026, 11, 21, tzinfo=UTC),
-        model_name="credit-risk",
-        model_version="1",
-        inputs={"Age": 30},
-        probability=0.2,
-        decision="approve",
-        threshold=0.5,
-    )
-
-
 def test_an_empty_database_upgraded_to_head_matches_the_code(empty_database):
     assert current_revision(empty_database) is None
     head = upgrade(empty_database)
@@ -78,7 +55,7 @@ def test_an_empty_database_upgraded_to_head_matches_the_code(empty_database):
     assert _diff(empty_database) == []
     # and the store works on the migrated schema (labels reference predictions)
     store = PredictionStore(empty_database)
-    store.append([_record("a")])
+    store.append([logged("a")])
     store.add_label("a", 1, datetime(2026, 11, 22, tzinfo=UTC))
     assert store.count() == 1 and store.get_label("a")["outcome"] == 1
     store.dispose()
@@ -110,7 +87,7 @@ def test_downgrade_to_base_and_back_round_trips(empty_database):
 
 def test_a_database_made_by_create_all_is_adopted_without_losing_rows(empty_database):
     store = PredictionStore(empty_database)  # what `riskloop serve` did before migrations
-    store.append([_record("kept")])
+    store.append([logged("kept")])
     store.dispose()
     assert current_revision(empty_database) is None
     head = upgrade(empty_database)

@@ -1,0 +1,5 @@
+"""Every store test runs on SQLite and PostgreSQL (see tests/postgres_databases.py)."""
+
+from tests.postgres_databases import database_url, store
+
+__all__ = ["database_url", "store"]
