@@ -1,7 +1,6 @@
 """The only place that writes SQL: the prediction log and the observed outcomes (labels),
 monitor results, audit events, quarantined feedback batches and shadow predictions."""
 
-# importing the module registers its tables on the shared ``metadata`` (create_all, Alembic)
 from riskloop.store.monitoring import MonitoringStore
 from riskloop.store.predictions import (
     DuplicateLabelError,

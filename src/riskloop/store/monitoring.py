@@ -1,5 +1,5 @@
-"""Monitor results and audit events, on the same database (and SQLAlchemy ``metadata``) as the
-prediction log.
+"""Monitor results and audit events, on the same database as the prediction log (tables in
+:mod:`riskloop.store.tables`).
 
 * ``monitor_results``: one row per (model version, window, metric) with the value and the number
   of rows it was computed on. A window's metrics are recomputed on every monitor run (labels
@@ -14,48 +14,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    Integer,
-    String,
-    Table,
-    delete,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, delete, insert, select
 
-from riskloop.store.predictions import metadata
-
-monitor_results = Table(
-    "monitor_results",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("model_name", String(200), nullable=False),
-    Column("model_version", String(32), nullable=False),
-    # e.g. "count:500:#3" or "time:7D:2026-01-05T00:00:00+00:00": the windowing is in the id
-    Column("window_id", String(120), nullable=False, index=True),
-    Column("window_start", DateTime(timezone=True), nullable=False),
-    Column("window_end", DateTime(timezone=True), nullable=False),
-    Column("metric", String(200), nullable=False),
-    # None when the metric cannot be computed in that window (too few labels, one class, ...)
-    Column("value", Float, nullable=True),
-    # the sample size the value rests on (rows, or labelled rows for realised metrics)
-    Column("n", Integer, nullable=False),
-    Column("computed_at", DateTime(timezone=True), nullable=False, index=True),
-)
-
-audit_events = Table(
-    "audit_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("kind", String(64), nullable=False, index=True),
-    Column("payload", JSON, nullable=False),
-)
+from riskloop.store.tables import audit_events, monitor_results
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -162,12 +123,12 @@ class MonitoringStore:
     ) -> int:
         """Append one event (``payload`` must be JSON-ready); returns its id."""
         with self.engine.begin() as connection:
-            result = connection.execute(
-                insert(audit_events).values(
-                    at=at or datetime.now(UTC), kind=kind, payload=dict(payload)
-                )
-            )
-            return int(result.inserted_primary_key[0])
+            event_id = connection.execute(
+                insert(audit_events)
+                .values(at=at or datetime.now(UTC), kind=kind, payload=dict(payload))
+                .returning(audit_events.c.id)
+            ).scalar_one()
+        return int(event_id)
 
     def audit_events(self, kind: str | None = None, limit: int | None = None) -> list[dict]:
         """Events (optionally of one ``kind``), oldest first; the newest ``limit`` when set."""

@@ -26,66 +26,18 @@ from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
     Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
     create_engine,
     event,
     func,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-metadata = MetaData()
-
-predictions = Table(
-    "predictions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("application_id", String(64), nullable=False, index=True, unique=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("model_name", String(200), nullable=False),
-    Column("model_version", String(32), nullable=False),
-    Column("inputs", JSON, nullable=False),
-    Column("probability", Float, nullable=False),
-    Column("decision", String(16), nullable=False),
-    Column("threshold", Float, nullable=False),
-    Column("latency_ms", Float, nullable=True),
-    Column("reasons", JSON, nullable=True),
-    # the full additive breakdown, written on the first GET /v1/explain (see docs/serving.md)
-    Column("explanation", JSON, nullable=True),
-)
-
-labels = Table(
-    "labels",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "application_id",
-        String(64),
-        ForeignKey("predictions.application_id"),
-        nullable=False,
-        unique=True,
-    ),
-    # 1 when the risky outcome (the scenario's positive class, e.g. "bad") was observed
-    Column("outcome", Integer, nullable=False),
-    Column("observed_at", DateTime(timezone=True), nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
-)
-
-# Columns added after the first release of the log: added in place to an older database.
-_ADDED_COLUMNS = {"reasons": "JSON", "explanation": "JSON"}
+from riskloop.store.monitoring import MonitoringStore
+from riskloop.store.tables import labels, metadata, predictions
 
 
 @dataclass(frozen=True)
@@ -136,7 +88,9 @@ class PredictionStore:
         SQLite's ``synchronous`` setting: ``NORMAL`` survives a killed process, ``FULL`` also
         a power cut (see the module docstring). Ignored on other databases.
 
-    Tables are created when missing; columns added since an older log was created are added.
+    Tables missing from the database are created from :mod:`riskloop.store.tables` (so
+    ``make run`` and the tests need no migration step); a schema older than the code is
+    brought up to date by the migrations (``riskloop db upgrade``), never here.
     """
 
     def __init__(
@@ -158,15 +112,6 @@ class PredictionStore:
             with self.engine.connect() as connection:
                 listener(connection.connection.dbapi_connection, None)
         metadata.create_all(self.engine)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        present = {c["name"] for c in inspect(self.engine).get_columns("predictions")}
-        missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in present}
-        if missing:
-            with self.engine.begin() as connection:
-                for name, kind in missing.items():
-                    connection.execute(text(f"ALTER TABLE predictions ADD COLUMN {name} {kind}"))
 
     # ---- predictions
     def append(self, records: Sequence[PredictionRecord]) -> None:
@@ -181,8 +126,9 @@ class PredictionStore:
             connection.execute(insert(predictions), [vars(r) for r in records])
 
     def count(self) -> int:
+        query = select(func.count()).select_from(predictions)
         with self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(predictions)).scalar())
+            return int(connection.execute(query).scalar_one())
 
     def get(self, application_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
@@ -357,14 +303,11 @@ class PredictionStore:
         if since is not None:
             query = query.where(labels.c.received_at > since)
         with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar())
+            return int(connection.execute(query).scalar_one())
 
     @property
-    def monitoring(self):
-        """Monitor results and audit events on this store's database
-        (:class:`riskloop.store.monitoring.MonitoringStore`)."""
-        from riskloop.store.monitoring import MonitoringStore
-
+    def monitoring(self) -> MonitoringStore:
+        """Monitor results and audit events on this store's database."""
         return MonitoringStore(self.engine)
 
     def dispose(self) -> None:

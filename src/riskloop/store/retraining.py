@@ -1,6 +1,6 @@
 """Feedback batches for retraining: accepted whole (one transaction into ``labels``) or refused
-whole into ``quarantined_batches`` with the reason, on the same database and ``metadata`` as the
-prediction log.
+whole into ``quarantined_batches`` with the reason, on the same database as the
+prediction log (tables in :mod:`riskloop.store.tables`).
 
 A refused batch keeps every row as received (JSON), so a person can read what was wrong, fix
 it and send it again; nothing already stored is touched by a refusal.
@@ -12,22 +12,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine, Integer, String, Table, insert, select
+from sqlalchemy import Engine, insert, select
 
-from riskloop.store.predictions import labels, metadata, predictions
-
-quarantined_batches = Table(
-    "quarantined_batches",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
-    # where the batch came from: a file path, "api", "simulator"
-    Column("source", String(500), nullable=False),
-    Column("n_rows", Integer, nullable=False),
-    # one line per problem: the rule, the rows it concerns and the values received
-    Column("reason", JSON, nullable=False),
-    Column("rows", JSON, nullable=False),
-)
+from riskloop.store.tables import labels, predictions, quarantined_batches
 
 
 class RetrainingStore:
@@ -80,16 +67,18 @@ class RetrainingStore:
     ) -> int:
         """Keep a refused batch with its reasons; returns the quarantine id."""
         with self.engine.begin() as connection:
-            result = connection.execute(
-                insert(quarantined_batches).values(
+            batch_id = connection.execute(
+                insert(quarantined_batches)
+                .values(
                     received_at=received_at or datetime.now(UTC),
                     source=source[:500],
                     n_rows=len(rows),
                     reason=reason,
                     rows=rows,
                 )
-            )
-            return int(result.inserted_primary_key[0])
+                .returning(quarantined_batches.c.id)
+            ).scalar_one()
+        return int(batch_id)
 
     def quarantined(self) -> list[dict[str, Any]]:
         """Quarantined batches, oldest first."""

@@ -11,40 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    UniqueConstraint,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, insert, select
 
-from riskloop.store.predictions import labels, metadata, predictions
-
-shadow_predictions = Table(
-    "shadow_predictions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "application_id",
-        String(64),
-        ForeignKey("predictions.application_id"),
-        nullable=False,
-        index=True,
-    ),
-    Column("model_name", String(200), nullable=False),
-    Column("model_version", String(32), nullable=False),
-    Column("probability", Float, nullable=False),
-    Column("decision", String(16), nullable=False),
-    Column("scored_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("application_id", "model_version", name="uq_shadow_application_version"),
-)
+from riskloop.store.tables import labels, predictions, shadow_predictions
 
 
 class ShadowStore:

@@ -46,7 +46,7 @@ def schema_diff(engine: Engine) -> list[Any]:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from riskloop.store.predictions import metadata
+    from riskloop.store.tables import metadata
 
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -71,7 +71,7 @@ def upgrade(url: str, revision: str = "head") -> str | None:
     when they match the code, else :class:`SchemaMismatchError` says what differs."""
     from alembic import command
 
-    from riskloop.store.predictions import metadata
+    from riskloop.store.tables import metadata
 
     config = alembic_config(url)
     engine = create_engine(url, poolclass=NullPool)

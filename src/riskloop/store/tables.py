@@ -1,0 +1,128 @@
+"""The prediction store's schema: every table on one SQLAlchemy ``metadata``.
+
+The store modules (:mod:`~riskloop.store.predictions`, :mod:`~riskloop.store.monitoring`,
+:mod:`~riskloop.store.retraining`, :mod:`~riskloop.store.shadow`) read and write these tables;
+the Alembic migrations create them and ``tests/store/test_migrations.py`` checks that a
+database upgraded to head equals this ``metadata``. Defining them in one module is what lets
+each store import the tables it joins without importing another store.
+
+* ``predictions``: every scored application — inputs, score, decision, reason codes, model
+  version — and, filled on the first ``GET /v1/explain``, its full additive breakdown.
+* ``labels``: the observed outcome of a scored application, months later.
+* ``monitor_results``: one row per (model version, window, metric) with the value and the
+  number of rows it rests on; a window's rows are replaced when it is recomputed.
+* ``audit_events``: an append-only journal of what the loop decided and why.
+* ``quarantined_batches``: refused feedback batches, every row kept as received.
+* ``shadow_predictions``: the challenger's scores of live applications, never returned.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("application_id", String(64), nullable=False, index=True, unique=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("latency_ms", Float, nullable=True),
+    Column("reasons", JSON, nullable=True),
+    # the full additive breakdown, written on the first GET /v1/explain (see docs/serving.md)
+    Column("explanation", JSON, nullable=True),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "application_id",
+        String(64),
+        ForeignKey("predictions.application_id"),
+        nullable=False,
+        unique=True,
+    ),
+    # 1 when the risky outcome (the scenario's positive class, e.g. "bad") was observed
+    Column("outcome", Integer, nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+monitor_results = Table(
+    "monitor_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    # e.g. "count:500:#3" or "time:7D:2026-01-05T00:00:00+00:00": the windowing is in the id
+    Column("window_id", String(120), nullable=False, index=True),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("metric", String(200), nullable=False),
+    # None when the metric cannot be computed in that window (too few labels, one class, ...)
+    Column("value", Float, nullable=True),
+    # the sample size the value rests on (rows, or labelled rows for realised metrics)
+    Column("n", Integer, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("kind", String(64), nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+)
+
+quarantined_batches = Table(
+    "quarantined_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    # where the batch came from: a file path, "api", "simulator"
+    Column("source", String(500), nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    # one line per problem: the rule, the rows it concerns and the values received
+    Column("reason", JSON, nullable=False),
+    Column("rows", JSON, nullable=False),
+)
+
+shadow_predictions = Table(
+    "shadow_predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "application_id",
+        String(64),
+        ForeignKey("predictions.application_id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("application_id", "model_version", name="uq_shadow_application_version"),
+)
