@@ -64,7 +64,7 @@ def test_interleaved_writers_lose_nothing(database_url: str, store: PredictionSt
 
 def test_a_race_for_one_application_id_has_one_winner(database_url: str, store: PredictionStore):
     results = _all_at_once(
-        database_url, lambda s, i: s.append([_record("contested", i), _record(f"own-{i}", i)])
+        database_url, lambda s, i: s.append([_record(f"own-{i}", i), _record("contested", i)])
     )
     winners = [i for i, r in enumerate(results) if r is None]
     assert len(winners) == 1, results
