@@ -58,11 +58,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _scenario(settings):
-    from riskloop.data.scenario import ScenarioError, load_scenario
+    from riskloop.config import ConfigError
+    from riskloop.data.scenario import load_scenario
 
     try:
         return load_scenario(settings.scenario_path)
-    except ScenarioError as error:
+    except ConfigError as error:
         _fail(str(error))
 
 
@@ -84,7 +85,7 @@ def _configure_environment() -> None:
 
 def _run_training(settings, data_dir: Path | None, pipeline: str | None = None) -> dict:
     """Run the pipeline, turning data and scenario problems into one clear message."""
-    from riskloop.data.scenario import ScenarioError
+    from riskloop.config import ConfigError
     from riskloop.data.schema import DataValidationError
     from riskloop.pipelines.runner import run_pipeline
 
@@ -100,11 +101,11 @@ def _run_training(settings, data_dir: Path | None, pipeline: str | None = None) 
                 else []
             ),
         )
-    except (DataValidationError, ScenarioError) as error:
+    except (DataValidationError, ConfigError) as error:
         _fail(str(error))
     except Exception as error:  # Kedro wraps dataset errors; find ours inside
         cause = error
-        while cause is not None and not isinstance(cause, DataValidationError | ScenarioError):
+        while cause is not None and not isinstance(cause, DataValidationError | ConfigError):
             cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise
@@ -242,11 +243,14 @@ def retrain(
 
 
 def _retraining_config(settings):
-    from riskloop.retraining.config import RetrainingConfigError, load_retraining_config
+    from riskloop.config import ConfigError
+    from riskloop.retraining.config import load_retraining_config
 
     try:
-        return load_retraining_config(settings.project_dir / "conf" / "base" / "retraining.yml")
-    except RetrainingConfigError as error:
+        return load_retraining_config(
+            settings.retraining_config_path, settings.gate_thresholds_path
+        )
+    except ConfigError as error:
         _fail(str(error))
 
 

@@ -63,15 +63,35 @@ def load_config(path: str | Path, model: type[ModelT], *, missing_ok: bool = Fal
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if raw is None:
         raw = {}
+    return validate_config(raw, model, path)
+
+
+def validate_config(raw: Any, model: type[ModelT], source: str | Path) -> ModelT:
+    """Validate values already read (a Kedro parameters section, say) against ``model``.
+
+    Parameters
+    ----------
+    raw : Any
+        The values; they must form a mapping.
+    model : type of pydantic BaseModel
+        The model they must satisfy.
+    source : str or Path
+        Where they came from (a file, ``params:promotion_gate``), named first in any error.
+
+    Raises
+    ------
+    ConfigError
+        ``raw`` is not a mapping or breaks the model's rules.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"{path}: (top level): must hold a mapping of keys to values"
+            f"{source}: (top level): must hold a mapping of keys to values"
             f" (received a {type(raw).__name__})"
         )
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(path, error)) from None
+        raise ConfigError(describe_validation_error(source, error)) from None
 
 
 def describe_validation_error(source: str | Path, error: ValidationError) -> str:

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         return self.project_dir / "conf" / "base" / "retraining.yml"
 
     @property
+    def gate_thresholds_path(self) -> Path:
+        """The promotion gate's thresholds (registration and retraining share them)."""
+        return self.project_dir / "conf" / "base" / "parameters_promotion.yml"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from riskloop.data.scenario import ScenarioError, load_scenario
+from riskloop.config import ConfigError
+from riskloop.data.scenario import load_scenario
 from riskloop.data.schema import DataValidationError, infer_input_schema, validate_applications
 
 
@@ -101,7 +102,7 @@ def test_categorical_columns_are_inferred_from_dtype_when_not_listed(tmp_path, c
 def test_invalid_scenario_names_the_problem(tmp_path, text, expected):
     path = tmp_path / "bad.yml"
     path.write_text(text)
-    with pytest.raises(ScenarioError, match="bad.yml") as caught:
+    with pytest.raises(ConfigError, match="bad.yml") as caught:
         load_scenario(path)
     assert expected in str(caught.value)
 

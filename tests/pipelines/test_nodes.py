@@ -2,7 +2,6 @@ import pandas as pd
 import pytest
 
 from riskloop.pipelines.data_processing.nodes import split_applications, validate_and_clean
-from riskloop.pipelines.registration.nodes import champion_decision
 from riskloop.pipelines.training.candidates import build_estimator
 
 SPLIT = {"test_size": 0.2, "validation_size": 0.2, "seed": 42}
@@ -27,20 +26,6 @@ def test_clean_drops_configured_columns(credit_frame, credit_scenario):
     )
     clean, _ = validate_and_clean(credit_frame, scenario)
     assert "Price" not in clean.columns
-
-
-@pytest.mark.parametrize(
-    ("candidate", "champion", "margin", "promote"),
-    [
-        (0.80, None, 0.0, True),
-        (0.81, 0.80, 0.0, True),
-        (0.80, 0.80, 0.0, False),
-        (0.805, 0.80, 0.01, False),
-        (0.79, 0.80, 0.0, False),
-    ],
-)
-def test_champion_decision(candidate, champion, margin, promote):
-    assert champion_decision(candidate, champion, margin)[0] is promote
 
 
 def test_unknown_model_type_is_named():

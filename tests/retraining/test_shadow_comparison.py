@@ -10,12 +10,15 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskloop.data.schema import target_vector
+from riskloop.evaluation.gates import load_gate_thresholds
 from riskloop.retraining.config import RetrainingConfig
 from riskloop.retraining.workflow import compare, holdout_evidence
 from riskloop.scorer import APPROVE, DECLINE
 from riskloop.store import PredictionRecord, PredictionStore, ShadowStore
+from tests.conftest import PROJECT_DIR
 
 N = 120
+GATES = load_gate_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml")
 
 
 @pytest.fixture()
@@ -66,7 +69,7 @@ def test_comparison_uses_shadow_scores_when_enough_are_labelled(
     shadowed, credit_frame, credit_scenario, credit_scorer
 ):
     store, y, champion_p, shadow_p = shadowed
-    config = RetrainingConfig.model_validate({"shadow": {"min_labelled": N}})
+    config = RetrainingConfig.model_validate({"shadow": {"min_labelled": N}, "gates": GATES})
     holdout = credit_frame.iloc[N : N + 200]
     decision, challenger, champion, source, n = compare(
         credit_scorer, credit_scorer, "2", holdout, store, credit_frame, credit_scenario, config
@@ -87,7 +90,9 @@ def test_comparison_falls_back_to_the_offline_holdout(
     holdout = credit_frame.iloc[N : N + 200]
     expected = holdout_evidence(credit_scorer, holdout, credit_scenario)
     for min_labelled, version in [(N + 1, "2"), (10, "3")]:  # too few; never shadow-scored
-        config = RetrainingConfig.model_validate({"shadow": {"min_labelled": min_labelled}})
+        config = RetrainingConfig.model_validate(
+            {"shadow": {"min_labelled": min_labelled}, "gates": GATES}
+        )
         _, challenger, champion, source, n = compare(
             credit_scorer,
             credit_scorer,

@@ -44,7 +44,7 @@ def recession(tmp_path_factory):
         CREDIT_SCENARIO,
         scenario,
         "recession",
-        load_retraining_config(CONF / "retraining.yml"),
+        load_retraining_config(CONF / "retraining.yml", CONF / "parameters_promotion.yml"),
         load_monitor_config(CONF / "monitoring.yml"),
         work_dir=work_dir,
         windows=WINDOWS,
@@ -138,7 +138,7 @@ def test_an_unfair_challenger_is_refused_by_the_fairness_gate(recession):
             scenario,
             store,
             pd.read_csv(scenario.resolve_path(PROJECT_DIR)),
-            load_retraining_config(CONF / "retraining.yml"),
+            load_retraining_config(CONF / "retraining.yml", CONF / "parameters_promotion.yml"),
             artifact_dir=work_dir / "mlartifacts",
             train=lambda data, folder: before,  # "retrained": the champion's own version
             load_challenger=lambda v: _DeclinesAGroup(

@@ -9,14 +9,10 @@ rules per column, and the decision threshold. ``conf/base/scenarios/credit.yml``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be read or breaks the scenario rules."""
+from riskloop.config import load_config
 
 
 class ColumnRule(BaseModel):
@@ -243,22 +239,12 @@ class Scenario(BaseModel):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file; errors name the file and the offending key."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"scenario file not found: {path}")
-    try:
-        raw: Any = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ScenarioError(f"scenario file {path} is not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"scenario file {path} must hold a mapping, got {type(raw).__name__}")
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            f" (received {e.get('input')!r})"
-            for e in error.errors()
-        )
-        raise ScenarioError(f"scenario file {path} is invalid: {problems}") from None
+    """Read and validate a scenario YAML file.
+
+    Raises
+    ------
+    riskloop.config.ConfigError
+        The file is missing, not YAML or breaks a scenario rule; the message names the file,
+        the key, the rule and the value received.
+    """
+    return load_config(path, Scenario)

@@ -16,16 +16,69 @@ A challenger becomes champion only when, on the same validation rows,
 With no comparable champion, only the fairness gate applies. When the scenario has no cost
 model (profit is None), gate 1 becomes "validation AUC beats the champion's by more than
 ``min_auc_improvement``". A refusal lists every failed gate
-with its numbers. The retraining loop reuses this function.
+with its numbers.
+
+The thresholds (:class:`GateThresholds`) are set once, in ``conf/base/parameters_promotion.yml``:
+the registration pipeline (``params:promotion_gate``) and the retraining workflow read the same
+section. The fairness bounds come from the scenario (``fairness``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from riskloop.config import load_config
+
+
+class GateThresholds(BaseModel):
+    """How much better a challenger must be, and how much worse it may be, to be promoted.
+
+    Every field is required: the values live in ``conf/base/parameters_promotion.yml`` alone.
+
+    Parameters
+    ----------
+    min_profit_improvement : float
+        Profit per 1,000 applications the challenger must beat the champion's by (strictly).
+    auc_tolerance : float
+        How far the challenger's AUC may fall below the champion's.
+    min_auc_improvement : float
+        Without a cost model: AUC the challenger must beat the champion's by (strictly).
+    brier_tolerance : float or None
+        How far the challenger's Brier score may rise above the champion's; None: not gated.
+        Applies only where both Brier scores are measured (the retraining workflow).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_profit_improvement: float
+    auc_tolerance: float = Field(ge=0.0)
+    min_auc_improvement: float
+    brier_tolerance: float | None = Field(ge=0.0)
+
+
+class PromotionGateFile(BaseModel):
+    """``conf/base/parameters_promotion.yml``: a Kedro parameters file with one section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    promotion_gate: GateThresholds
+
+
+def load_gate_thresholds(path: Path) -> GateThresholds:
+    """The promotion gate's thresholds from ``path`` (``conf/base/parameters_promotion.yml``).
+
+    Raises
+    ------
+    riskloop.config.ConfigError
+        The file is missing or a threshold breaks its rule.
+    """
+    return load_config(path, PromotionGateFile).promotion_gate
 
 
 @dataclass(frozen=True)
@@ -53,15 +106,26 @@ class GateDecision:
 def promotion_gate(
     challenger: ModelEvidence,
     champion: ModelEvidence | None,
+    thresholds: GateThresholds,
     *,
-    min_profit_improvement: float = 0.0,
-    auc_tolerance: float = 0.01,
-    min_auc_improvement: float = 0.0,
-    dp_ratio_min: float = 0.8,
-    eo_difference_max: float = 0.1,
-    brier_tolerance: float | None = None,
+    dp_ratio_min: float,
+    eo_difference_max: float,
 ) -> GateDecision:
-    """Apply the gates; see the module docstring."""
+    """Apply the gates; see the module docstring.
+
+    Parameters
+    ----------
+    challenger, champion : ModelEvidence
+        Both measured on the same rows; ``champion`` None when there is no comparable one.
+    thresholds : GateThresholds
+        The profit, AUC and calibration thresholds.
+    dp_ratio_min, eo_difference_max : float
+        The scenario's fairness bounds on the challenger's worst group.
+    """
+    min_profit_improvement = thresholds.min_profit_improvement
+    auc_tolerance = thresholds.auc_tolerance
+    min_auc_improvement = thresholds.min_auc_improvement
+    brier_tolerance = thresholds.brier_tolerance
     failures: list[str] = []
     passed: list[str] = []
     if challenger.dp_ratio is not None and challenger.dp_ratio < dp_ratio_min:
@@ -125,7 +189,9 @@ def promotion_gate(
 
 
 # --------------------------------------------------------------------------- fairness evidence
-def _spread(selection: list[float], tpr: list[float], fpr: list[float]) -> tuple[float, float]:
+def _spread(
+    selection: list[float], tpr: list[float | None], fpr: list[float | None]
+) -> tuple[float, float]:
     """Demographic-parity ratio and equalised-odds difference over groups (fairlearn's
     definitions, with approval as the selection and repayment as the true label)."""
     ratio = min(selection) / max(selection) if max(selection) > 0 else 1.0

@@ -1,16 +1,15 @@
-"""The retraining configuration (``conf/base/retraining.yml``), validated."""
+"""The retraining configuration (``conf/base/retraining.yml``), validated, together with the
+promotion gate's thresholds it shares with the registration pipeline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-
-class RetrainingConfigError(ValueError):
-    """The retraining configuration cannot be read or breaks its rules."""
+from riskloop.config import load_config
+from riskloop.evaluation.gates import GateThresholds, load_gate_thresholds
 
 
 class PolicySpec(BaseModel):
@@ -25,17 +24,6 @@ class PolicySpec(BaseModel):
         1.0, description="reference rows per production row in the training set, or 'all'"
     )
     seed: int = 0
-
-
-class GateSpec(BaseModel):
-    """Thresholds of :func:`riskloop.evaluation.gates.promotion_gate` on the holdout."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    min_profit_improvement: float = 0.0
-    auc_tolerance: float = Field(0.01, ge=0.0)
-    min_auc_improvement: float = 0.0
-    brier_tolerance: float | None = Field(0.01, ge=0.0)
 
 
 class SimulationSpec(BaseModel):
@@ -67,11 +55,12 @@ class ShadowSpec(BaseModel):
     )
 
 
-class RetrainingConfig(BaseModel):
+class RetrainingFile(BaseModel):
+    """``conf/base/retraining.yml`` as written (every section optional)."""
+
     model_config = ConfigDict(extra="forbid")
 
     policy: PolicySpec = Field(default_factory=PolicySpec)
-    gates: GateSpec = Field(default_factory=GateSpec)
     training: dict[str, Any] = Field(
         default_factory=dict, description="parameter overrides of the challenger's pipeline run"
     )
@@ -79,18 +68,33 @@ class RetrainingConfig(BaseModel):
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
 
 
-def load_retraining_config(path: Path) -> RetrainingConfig:
-    """Read ``path`` (defaults for everything when the file does not exist)."""
-    if not path.is_file():
-        return RetrainingConfig()
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return RetrainingConfig.model_validate(raw)
-    except yaml.YAMLError as error:
-        raise RetrainingConfigError(f"{path} is not valid YAML: {error}") from None
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (received {e.get('input')!r})"
-            for e in error.errors()
-        )
-        raise RetrainingConfigError(f"{path} is invalid: {problems}") from None
+class RetrainingConfig(RetrainingFile):
+    """What the retraining workflow runs on: ``retraining.yml`` and the promotion gate.
+
+    Parameters
+    ----------
+    gates : GateThresholds
+        The promotion gate's thresholds, from ``conf/base/parameters_promotion.yml`` (the
+        registration pipeline reads the same section, so a promotion means one thing).
+    """
+
+    gates: GateThresholds
+
+
+def load_retraining_config(path: Path, gate_thresholds_path: Path) -> RetrainingConfig:
+    """Read the retraining configuration and the promotion gate's thresholds.
+
+    Parameters
+    ----------
+    path : Path
+        ``conf/base/retraining.yml``; defaults for every section when the file does not exist.
+    gate_thresholds_path : Path
+        ``conf/base/parameters_promotion.yml`` (required: the thresholds have no defaults).
+
+    Raises
+    ------
+    riskloop.config.ConfigError
+        Either file breaks its rules; the message names the file, the key and the value.
+    """
+    retraining = load_config(path, RetrainingFile, missing_ok=True)
+    return RetrainingConfig(**dict(retraining), gates=load_gate_thresholds(gate_thresholds_path))

@@ -197,16 +197,12 @@ def judge(
     """Both models on the same holdout, through the promotion gate."""
     challenger_evidence = holdout_evidence(challenger, holdout, scenario)
     champion_evidence = None if champion is None else holdout_evidence(champion, holdout, scenario)
-    gates = config.gates
     decision = promotion_gate(
         challenger_evidence,
         champion_evidence,
-        min_profit_improvement=gates.min_profit_improvement,
-        auc_tolerance=gates.auc_tolerance,
-        min_auc_improvement=gates.min_auc_improvement,
+        config.gates,
         dp_ratio_min=scenario.fairness.demographic_parity_ratio_min,
         eo_difference_max=scenario.fairness.equalized_odds_difference_max,
-        brier_tolerance=gates.brier_tolerance,
     )
     return decision, challenger_evidence, champion_evidence
 

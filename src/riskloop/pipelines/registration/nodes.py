@@ -9,27 +9,14 @@ import numpy as np
 import pandas as pd
 
 from riskloop import registry
+from riskloop.config import validate_config
 from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
 from riskloop.evaluation import business
-from riskloop.evaluation.gates import ModelEvidence, promotion_gate
+from riskloop.evaluation.gates import GateThresholds, ModelEvidence, promotion_gate
 from riskloop.evaluation.metrics import classification_metrics
 from riskloop.pipelines.evaluation.nodes import fairness_summary
 from riskloop.scorer import APPROVE, Scorer
-
-
-def champion_decision(
-    candidate_auc: float, champion_auc: float | None, min_improvement: float
-) -> tuple[bool, str]:
-    """The AUC-only form of :func:`riskloop.evaluation.gates.promotion_gate` (no cost model, no
-    sensitive attributes): promote when there is no comparable champion or the candidate's
-    validation AUC is higher by more than ``min_improvement``. Equal is not better."""
-    decision = promotion_gate(
-        ModelEvidence(None, candidate_auc),
-        None if champion_auc is None else ModelEvidence(None, champion_auc),
-        min_auc_improvement=min_improvement,
-    )
-    return decision.promote, decision.reason
 
 
 def validation_evidence(
@@ -54,9 +41,10 @@ def register_scorer(
     fairness_report: dict[str, Any],
     scenario: Scenario,
     registration: dict[str, Any],
+    gate_thresholds: dict[str, Any],
 ) -> dict[str, Any]:
     """Log metrics, register a new model version, and move the champion alias if it passes the
-    promotion gate.
+    promotion gate (``gate_thresholds``: ``params:promotion_gate``, :class:`GateThresholds`).
 
     The champion is re-scored on *this* validation split (at its own threshold), so both
     models are compared on the same rows.
@@ -81,9 +69,7 @@ def register_scorer(
     decision = promotion_gate(
         candidate,
         champion,
-        min_profit_improvement=float(registration.get("min_profit_improvement", 0.0)),
-        auc_tolerance=float(registration.get("auc_tolerance", 0.01)),
-        min_auc_improvement=float(registration.get("min_improvement", 0.0)),
+        validate_config(gate_thresholds, GateThresholds, "params:promotion_gate"),
         dp_ratio_min=scenario.fairness.demographic_parity_ratio_min,
         eo_difference_max=scenario.fairness.equalized_odds_difference_max,
     )

@@ -15,6 +15,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "fairness_report",
                     "scenario",
                     "params:registration",
+                    "params:promotion_gate",
                 ],
                 outputs="registration_report",
                 name="register_scorer",
