@@ -16,6 +16,7 @@ from riskloop.scratch._base import (
 from riskloop.scratch._validation import (
     ConvergenceWarning,
     DataConversionWarning,
+    InvalidParameterError,
     NotFittedError,
     check_is_fitted,
     validate_data,
@@ -40,6 +41,7 @@ __all__ = [
     "DecisionTreeClassifier",
     "GaussianNB",
     "HistGradientBoostingClassifier",
+    "InvalidParameterError",
     "KMeans",
     "KNeighborsClassifier",
     "LogisticRegression",

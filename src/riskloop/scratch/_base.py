@@ -25,12 +25,13 @@ from __future__ import annotations
 import inspect
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
-from riskloop.scratch._validation import check_is_fitted
+from riskloop.scratch._validation import check_is_fitted, validate_parameter_constraints
 
 __all__ = [
     "FORMAT_NAME",
@@ -62,10 +63,19 @@ class BaseEstimator:
 
     Provides ``get_params`` / ``set_params`` (introspecting ``__init__``),
     ``__repr__`` (parameters that differ from their defaults), the base
-    ``__sklearn_tags__`` and ``save`` / ``load``. Subclasses implement
+    ``__sklearn_tags__``, ``save`` / ``load`` and ``_validate_params``.
+    Subclasses declare ``_parameter_constraints`` (one entry per ``__init__``
+    parameter, see :mod:`riskloop.scratch._validation.params`), call
+    ``self._validate_params()`` first thing in ``fit``, and implement
     ``_to_state`` and ``_from_state``; ``n_features_in_`` and
     ``feature_names_in_`` are saved and restored here, so they need not.
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    # Set by validate_data(reset=True) in fit; declared (not assigned) so that
+    # hasattr() still tells a fitted estimator from an unfitted one.
+    n_features_in_: int
+    feature_names_in_: np.ndarray
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -124,6 +134,20 @@ class BaseEstimator:
         for name, sub_params in nested.items():
             valid[name].set_params(**sub_params)
         return self
+
+    def _validate_params(self) -> None:
+        """Check every parameter against ``_parameter_constraints``; once per fit.
+
+        Raises
+        ------
+        InvalidParameterError
+            Naming the parameter, the rule it breaks and the value received.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
 
     def __repr__(self) -> str:
         defaults = {
@@ -200,7 +224,7 @@ class BaseEstimator:
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / _MODEL_FILE).write_text(json.dumps(document, indent=1, allow_nan=False))
-        np.savez(directory / _ARRAYS_FILE, **arrays)
+        np.savez(directory / _ARRAYS_FILE, **cast(dict[str, Any], arrays))
 
     @classmethod
     def load(cls, path: str | Path) -> BaseEstimator:
@@ -244,7 +268,23 @@ class BaseEstimator:
         return estimator
 
 
-class ClassifierMixin:
+if TYPE_CHECKING:
+
+    class _MixedInto:
+        """What the mixins rely on in the estimator they are mixed into (for type checking)."""
+
+        labels_: np.ndarray
+        fit: Callable[..., Any]
+        predict: Callable[..., np.ndarray]
+        transform: Callable[..., np.ndarray]
+
+        def __sklearn_tags__(self) -> Any: ...
+
+else:
+    _MixedInto = object
+
+
+class ClassifierMixin(_MixedInto):
     """Mixin for classifiers: ``score`` is accuracy; y is required."""
 
     _requires_y: ClassVar[bool] = True
@@ -267,7 +307,7 @@ class ClassifierMixin:
         return float(np.sum(correct * weights) / np.sum(weights))
 
 
-class TransformerMixin:
+class TransformerMixin(_MixedInto):
     """Mixin for transformers: ``fit_transform``."""
 
     def __sklearn_tags__(self):
@@ -277,12 +317,12 @@ class TransformerMixin:
         tags.transformer_tags = TransformerTags()
         return tags
 
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit to X, then return ``transform(X)``."""
-        return self.fit(X, y, **fit_params).transform(X)
+        return self.fit(X, y).transform(X)
 
 
-class ClusterMixin:
+class ClusterMixin(_MixedInto):
     """Mixin for clusterers: ``fit_predict`` returns ``labels_``."""
 
     def __sklearn_tags__(self):
@@ -292,9 +332,9 @@ class ClusterMixin:
             tags.transformer_tags.preserves_dtype = []
         return tags
 
-    def fit_predict(self, X, y=None, **kwargs) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit to X and return the cluster label of each sample."""
-        self.fit(X, **kwargs)
+        self.fit(X)
         return self.labels_
 
 

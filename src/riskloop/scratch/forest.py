@@ -14,11 +14,15 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, ClassifierMixin
 from riskloop.scratch._validation import (
+    Interval,
+    StrOptions,
     check_classification_targets,
     check_is_fitted,
     check_random_state,
@@ -29,8 +33,8 @@ from riskloop.scratch._validation import (
 )
 from riskloop.scratch.tree._builder import build_tree_from_presort
 from riskloop.scratch.tree._classes import (
+    TREE_PARAMETER_CONSTRAINTS,
     DecisionTreeClassifier,
-    check_class_weight,
     resolve_tree_params,
     shap_ensemble,
     tree_from_kernel,
@@ -123,6 +127,15 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         Column names, when ``X`` had string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **TREE_PARAMETER_CONSTRAINTS,
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "bootstrap": ["boolean"],
+        "oob_score": ["boolean"],
+        "n_jobs": [Integral, None],
+        "class_weight": [dict, StrOptions({"balanced", "balanced_subsample"}), None],
+    }
+
     def __init__(
         self,
         n_estimators=100,
@@ -156,16 +169,11 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
 
         ``sample_weight`` (default None: ones) multiplies every tree's row weights.
         """
-        X, y = validate_data(self, X, y, dtype=np.float32)
-        check_classification_targets(y)
-        if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
-            raise ValueError(
-                "RandomForestClassifier: n_estimators must be an int >= 1; "
-                f"got {self.n_estimators!r}."
-            )
+        self._validate_params()
         if self.oob_score and not self.bootstrap:
             raise ValueError("Out of bag estimation only available if bootstrap=True")
-        check_class_weight(self, self.class_weight, ("balanced", "balanced_subsample"))
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        check_classification_targets(y)
         params = resolve_tree_params(self, X.shape[0], X.shape[1])
         self.classes_, y_encoded = encode_classes(y)
         self.n_classes_ = len(self.classes_)
@@ -219,7 +227,8 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         self._seeds = seeds
         self.estimators_ = self._make_estimators()
         if self.oob_score:
-            self._set_oob_score(X, y_encoded, [counts for _, counts in grown])
+            # oob_score implies bootstrap, so every tree has its draw counts.
+            self._set_oob_score(X, y_encoded, [c for _, c in grown if c is not None])
         return self
 
     def _make_estimators(self) -> list[DecisionTreeClassifier]:
@@ -255,12 +264,14 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
         for t, tree_counts in enumerate(counts):
             rows = np.flatnonzero(tree_counts == 0)
             lo, hi = self._node_offsets[t], self._node_offsets[t + 1]
+            tree = {name: array[lo:hi] for name, array in self._flat.items()}
             oob_sum[rows] += forest_proba(
                 X[rows],
-                *(
-                    self._flat[name][lo:hi]
-                    for name in ("children_left", "children_right", "feature", "threshold", "value")
-                ),
+                tree["children_left"],
+                tree["children_right"],
+                tree["feature"],
+                tree["threshold"],
+                tree["value"],
                 np.array([0, hi - lo], dtype=np.int64),
             )
             n_oob[rows] += 1
@@ -355,7 +366,10 @@ class RandomForestClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------- persistence
     def _to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        meta = {"n_classes_": int(self.n_classes_), "max_features_": int(self.max_features_)}
+        meta: dict[str, Any] = {
+            "n_classes_": int(self.n_classes_),
+            "max_features_": int(self.max_features_),
+        }
         arrays = {f"forest_{name}": a for name, a in self._flat.items()}
         arrays["node_offsets"] = self._node_offsets
         arrays["tree_seeds"] = self._seeds

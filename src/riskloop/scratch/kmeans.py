@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-import numbers
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, ClusterMixin, TransformerMixin
 from riskloop.scratch._kmeans_kernels import assign_to_nearest, weighted_cluster_sums
 from riskloop.scratch._validation import (
+    Interval,
+    StrOptions,
     check_is_fitted,
     check_random_state,
     check_sample_weight,
@@ -54,6 +57,15 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         Only when X had string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         n_clusters=8,
@@ -73,8 +85,9 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None, sample_weight=None) -> KMeans:
         """Cluster X (n_samples, n_features); ``y`` is ignored."""
+        self._validate_params()
         X = validate_data(self, X, dtype=np.float64, order="C")
-        n_init = self._check_params(X)
+        n_init = self._n_init_for(X)
         weights = check_sample_weight(sample_weight, X)
         rng = check_random_state(self.random_state)
         # Centre X once: distances are unchanged and rounding is smaller.
@@ -83,28 +96,28 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         variance_mean = float(np.mean(np.var(X, axis=0)))
         tol = variance_mean * self.tol
 
-        best = None
-        for _ in range(n_init):
-            centers = self._initial_centers(X_centered, weights, rng, mean)
-            labels, inertia, centers, n_iter = _lloyd(
-                X_centered, weights, centers, self.max_iter, tol
+        runs = [
+            _lloyd(
+                X_centered,
+                weights,
+                self._initial_centers(X_centered, weights, rng, mean),
+                self.max_iter,
+                tol,
             )
-            if best is None or inertia < best[1]:
-                best = (labels, inertia, centers, n_iter)
-        labels, inertia, centers, n_iter = best
+            for _ in range(n_init)
+        ]
+        # The lowest inertia wins; on a tie, the earliest run (min keeps the first).
+        labels, inertia, centers, n_iter = min(runs, key=lambda run: run[1])
         self.cluster_centers_ = centers + mean
         self.labels_ = labels
         self.inertia_ = float(inertia)
         self.n_iter_ = n_iter
         return self
 
-    def _check_params(self, X: np.ndarray) -> int:
-        if not (isinstance(self.n_clusters, numbers.Integral) and self.n_clusters >= 1):
-            raise ValueError(f"n_clusters must be an int >= 1; got {self.n_clusters!r}")
+    def _n_init_for(self, X: np.ndarray) -> int:
+        """Check the parameters against X's shape; the number of initialisations to run."""
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
-        if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be an int >= 1; got {self.max_iter!r}")
         is_array = not isinstance(self.init, str)
         if is_array:
             init = np.asarray(self.init)
@@ -113,13 +126,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     f"The shape of the initial centers {init.shape} does not match the "
                     f"number of clusters {self.n_clusters} and features {X.shape[1]}."
                 )
-        elif self.init not in ("k-means++", "random"):
-            raise ValueError(f"init must be 'k-means++', 'random' or an array; got {self.init!r}")
+            return 1
         if self.n_init == "auto":
-            return 10 if (not is_array and self.init == "random") else 1
-        if not (isinstance(self.n_init, numbers.Integral) and self.n_init >= 1):
-            raise ValueError(f"n_init must be 'auto' or an int >= 1; got {self.n_init!r}")
-        return 1 if is_array else int(self.n_init)
+            return 10 if self.init == "random" else 1
+        return int(self.n_init)
 
     def _initial_centers(self, X, weights, rng, mean) -> np.ndarray:
         if not isinstance(self.init, str):

@@ -6,9 +6,10 @@ Maths and design: docs/algorithms/logistic_regression.md.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,6 +20,8 @@ from riskloop.scratch._logistic_kernels import (
 )
 from riskloop.scratch._validation import (
     ConvergenceWarning,
+    Interval,
+    StrOptions,
     check_classification_targets,
     check_is_fitted,
     check_sample_weight,
@@ -76,6 +79,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Only when X had string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def __init__(self, *, C=1.0, fit_intercept=True, tol=1e-4, max_iter=100, class_weight=None):
         self.C = C
         self.fit_intercept = fit_intercept
@@ -86,7 +97,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None) -> LogisticRegression:
         """Fit the model to X (n_samples, n_features) and labels y."""
-        self._check_params()
+        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
         self.classes_, y_encoded = encode_classes(y)
@@ -120,14 +131,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         )
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
         return self
-
-    def _check_params(self) -> None:
-        if not (isinstance(self.C, numbers.Real) and 0 < self.C < math.inf):
-            raise ValueError(f"C must be a positive finite float; got {self.C!r}")
-        if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
-            raise ValueError(f"tol must be a float >= 0; got {self.tol!r}")
-        if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be an int >= 1; got {self.max_iter!r}")
 
     def _fit_binomial(self, design, y, weights, scale, penalty):
         n_samples, n_params = design.shape

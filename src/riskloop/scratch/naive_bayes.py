@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from numbers import Real
+from typing import Any, ClassVar
+
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, ClassifierMixin
 from riskloop.scratch._validation import (
+    Interval,
     check_classification_targets,
     check_is_fitted,
     check_sample_weight,
@@ -45,16 +49,20 @@ class GaussianNB(ClassifierMixin, BaseEstimator):
         Only when X had string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "priors": ["array-like", None],
+        "var_smoothing": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(self, *, priors=None, var_smoothing=1e-9):
         self.priors = priors
         self.var_smoothing = var_smoothing
 
     def fit(self, X, y, sample_weight=None) -> GaussianNB:
         """Estimate class priors, means and variances from X and y."""
+        self._validate_params()
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
-        if not (isinstance(self.var_smoothing, (int, float)) and self.var_smoothing >= 0):
-            raise ValueError(f"var_smoothing must be a float >= 0, got {self.var_smoothing!r}")
         X = X.astype(np.float64, copy=False)
         weights = check_sample_weight(sample_weight, X)
         self.classes_, y_encoded = encode_classes(y)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, ClassifierMixin
 from riskloop.scratch._neighbors_kernels import weighted_vote
 from riskloop.scratch._validation import (
+    Interval,
+    StrOptions,
     check_classification_targets,
     check_is_fitted,
     encode_classes,
@@ -46,16 +49,18 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
         Only when X had string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "weights": [StrOptions({"uniform", "distance"})],
+    }
+
     def __init__(self, n_neighbors=5, *, weights="uniform"):
         self.n_neighbors = n_neighbors
         self.weights = weights
 
     def fit(self, X, y) -> KNeighborsClassifier:
         """Store the training samples and their labels."""
-        if not (isinstance(self.n_neighbors, numbers.Integral) and self.n_neighbors >= 1):
-            raise ValueError(f"n_neighbors must be an int >= 1; got {self.n_neighbors!r}")
-        if self.weights not in ("uniform", "distance"):
-            raise ValueError(f"weights must be 'uniform' or 'distance'; got {self.weights!r}")
+        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
         self.classes_, self._y_encoded = encode_classes(y)

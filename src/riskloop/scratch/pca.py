@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, TransformerMixin
-from riskloop.scratch._validation import check_is_fitted, validate_data
+from riskloop.scratch._validation import (
+    Interval,
+    RealNotInt,
+    StrOptions,
+    check_is_fitted,
+    validate_data,
+)
 
 __all__ = ["PCA"]
 
@@ -53,6 +60,16 @@ class PCA(TransformerMixin, BaseEstimator):
         Only when X had string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "whiten": ["boolean"],
+        "svd_solver": [StrOptions({"auto", "full", "covariance_eigh"})],
+    }
+
     def __init__(self, n_components=None, *, whiten=False, svd_solver="auto"):
         self.n_components = n_components
         self.whiten = whiten
@@ -72,14 +89,11 @@ class PCA(TransformerMixin, BaseEstimator):
         return projected.astype(dtype, copy=False)
 
     def _fit(self, X):
+        self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         dtype = X.dtype
         n_samples, n_features = X.shape
-        n_components = self._resolve_n_components_bound(n_samples, n_features)
-        if self.svd_solver not in ("auto", "full", "covariance_eigh"):
-            raise ValueError(
-                f"svd_solver must be 'auto', 'full' or 'covariance_eigh'; got {self.svd_solver!r}"
-            )
+        n_components = self._n_components_bound(n_samples, n_features)
         data = X.astype(np.float64)
         self.mean_ = data.mean(axis=0)
         data -= self.mean_
@@ -115,22 +129,19 @@ class PCA(TransformerMixin, BaseEstimator):
         self.noise_variance_ = float(rest.mean()) if rest.size else 0.0
         return data, dtype
 
-    def _resolve_n_components_bound(self, n_samples: int, n_features: int):
+    def _n_components_bound(self, n_samples: int, n_features: int) -> int | float:
+        """An int count checked against X's shape, or the float variance share as given."""
         limit = min(n_samples, n_features)
         n = self.n_components
         if n is None:
             return limit
-        if isinstance(n, numbers.Integral) and not isinstance(n, bool):
-            if not 1 <= n <= limit:
+        if isinstance(n, Integral):
+            if int(n) > limit:
                 raise ValueError(
                     f"n_components={n} must be between 1 and min(n_samples, n_features)={limit}"
                 )
             return int(n)
-        if isinstance(n, numbers.Real) and 0 < n < 1:
-            return float(n)
-        raise ValueError(
-            f"n_components must be None, an int in [1, {limit}] or a float in (0, 1); got {n!r}"
-        )
+        return float(n)
 
     def transform(self, X) -> np.ndarray:
         """Project X onto the components, shape (n_samples, n_components_)."""

@@ -7,12 +7,16 @@ The maths and design are in ``docs/algorithms/hist_gradient_boosting.md``.
 
 from __future__ import annotations
 
-import numbers
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, ClassifierMixin
 from riskloop.scratch._validation import (
+    Interval,
+    RealNotInt,
+    StrOptions,
     check_classification_targets,
     check_is_fitted,
     check_random_state,
@@ -110,6 +114,26 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         The fitted trees as flat node arrays (see :mod:`.predictor`).
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "max_bins": [Interval(Integral, 2, 255, closed="both")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         *,
@@ -147,41 +171,6 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ fit
-    def _check_params(self) -> None:
-        def bad(name, rule):
-            raise ValueError(f"{name} must be {rule}; got {getattr(self, name)!r}.")
-
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            bad("learning_rate", "a float > 0")
-        if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
-            bad("max_iter", "an int >= 1")
-        if self.max_leaf_nodes is not None and not (
-            isinstance(self.max_leaf_nodes, numbers.Integral) and self.max_leaf_nodes >= 2
-        ):
-            bad("max_leaf_nodes", "None or an int >= 2")
-        if self.max_depth is not None and not (
-            isinstance(self.max_depth, numbers.Integral) and self.max_depth >= 1
-        ):
-            bad("max_depth", "None or an int >= 1")
-        if not (isinstance(self.min_samples_leaf, numbers.Integral) and self.min_samples_leaf >= 1):
-            bad("min_samples_leaf", "an int >= 1")
-        if not (isinstance(self.l2_regularization, numbers.Real) and self.l2_regularization >= 0):
-            bad("l2_regularization", "a float >= 0")
-        if not (isinstance(self.max_bins, numbers.Integral) and 2 <= self.max_bins <= 255):
-            bad("max_bins", "an int in [2, 255]")
-        if not (self.early_stopping == "auto" or isinstance(self.early_stopping, (bool, np.bool_))):
-            bad("early_stopping", "'auto', True or False")
-        vf = self.validation_fraction
-        if vf is not None and not (
-            (isinstance(vf, numbers.Integral) and vf >= 1)
-            or (isinstance(vf, numbers.Real) and 0 < vf < 1)
-        ):
-            bad("validation_fraction", "None, a float in (0, 1) or an int >= 1")
-        if not (isinstance(self.n_iter_no_change, numbers.Integral) and self.n_iter_no_change >= 1):
-            bad("n_iter_no_change", "an int >= 1")
-        if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
-            bad("tol", "a float >= 0")
-
     def fit(self, X, y, sample_weight=None) -> HistGradientBoostingClassifier:
         """Fit the boosted trees.
 
@@ -199,7 +188,7 @@ class HistGradientBoostingClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._check_params()
+        self._validate_params()
         # NaN means missing and +-inf fall in the outermost bins, as in scikit-learn.
         X, y = validate_data(self, X, y, ensure_all_finite=False, dtype=np.float64)
         check_classification_targets(y)
@@ -436,7 +425,7 @@ def _stratified_split(
     n = y.shape[0]
     n_val_total = (
         int(validation_fraction)
-        if isinstance(validation_fraction, numbers.Integral)
+        if isinstance(validation_fraction, Integral)
         else int(np.ceil(validation_fraction * n))
     )
     share = min(n_val_total / n, 1.0)

@@ -9,12 +9,17 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .._base import BaseEstimator, ClassifierMixin
 from .._validation import (
     ConvergenceWarning,
+    Interval,
+    Options,
+    SequenceOf,
+    StrOptions,
     check_classification_targets,
     check_is_fitted,
     check_random_state,
@@ -122,6 +127,36 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Column names, when fitted on a DataFrame with string column names.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "hidden_layer_sizes": [
+            Interval(Integral, 1, None, closed="left"),
+            SequenceOf(Interval(Integral, 1, None, closed="left")),
+        ],
+        "activation": [StrOptions(HIDDEN_ACTIVATIONS)],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {math.inf}),
+        ],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -187,7 +222,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : MLPClassifier
         """
-        hidden_sizes = self._check_params()
+        self._validate_params()
+        sizes = self.hidden_layer_sizes
+        hidden_sizes = [int(sizes)] if isinstance(sizes, Integral) else [int(s) for s in sizes]
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         classes, y_encoded = encode_classes(y)
@@ -222,71 +259,27 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
-    def _check_params(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
-        if self.activation not in HIDDEN_ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {HIDDEN_ACTIVATIONS}, got {self.activation!r}."
-            )
-        if self.solver not in ("adam", "sgd"):
-            raise ValueError(f"solver must be 'adam' or 'sgd', got {self.solver!r}.")
-        if self.learning_rate not in ("constant", "invscaling", "adaptive"):
-            raise ValueError(
-                "learning_rate must be 'constant', 'invscaling' or 'adaptive', "
-                f"got {self.learning_rate!r}."
-            )
-        if not (
-            self.batch_size == "auto"
-            or (isinstance(self.batch_size, Integral) and self.batch_size >= 1)
-        ):
-            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}.")
-        if not (isinstance(self.max_iter, Integral) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}.")
-        for name, low, high in (
-            ("alpha", 0.0, math.inf),
-            ("tol", 0.0, math.inf),
-            ("momentum", 0.0, 1.0),
-            ("power_t", 0.0, math.inf),
-        ):
-            value = getattr(self, name)
-            if not (isinstance(value, Real) and low <= value <= high):
-                raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}.")
-        for name in ("beta_1", "beta_2"):
-            value = getattr(self, name)
-            if not (isinstance(value, Real) and 0.0 <= value < 1.0):
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
-        for name in ("learning_rate_init", "epsilon"):
-            value = getattr(self, name)
-            if not (isinstance(value, Real) and value > 0):
-                raise ValueError(f"{name} must be > 0, got {value!r}.")
-        if self.early_stopping and not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}."
-            )
-        if not self.n_iter_no_change >= 1:
-            raise ValueError(f"n_iter_no_change must be >= 1, got {self.n_iter_no_change!r}.")
-        return [int(s) for s in sizes]
-
     def _fit_stochastic(
         self, X, y, sample_weight, params, grads, coef_grads, intercept_grads, random_state
     ):
+        # Tracked in locals (typed), mirrored into the public attributes as they change.
+        validation_scores: list[float] = []
+        best_score = -np.inf
+        best_loss = np.inf
         if self.early_stopping:
             train, val = _stratified_holdout(y, self.validation_fraction, random_state)
             X_val, y_val = X[val], y[val]
             sw_val = None if sample_weight is None else sample_weight[val]
             X, y = X[train], y[train]
             sample_weight = None if sample_weight is None else sample_weight[train]
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
+            self.validation_scores_: list[float] | None = validation_scores
+            self.best_validation_score_: float | None = best_score
+            self.best_loss_: float | None = None
             best_params = params.copy()
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-            self.best_loss_ = np.inf
+            self.best_loss_ = best_loss
 
         n_samples = X.shape[0]
         if self.batch_size == "auto":
@@ -301,6 +294,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
+        optimizer: AdamOptimizer | SGDOptimizer
         if self.solver == "adam":
             optimizer = AdamOptimizer(
                 params.shape[0],
@@ -338,6 +332,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             accumulated_loss = 0.0
             for start in range(0, n_samples, batch_size):
                 stop = min(start + batch_size, n_samples)
+                rows: np.ndarray | slice
                 if self.shuffle:
                     rows = order[start:stop]
                     X_batch = np.take(
@@ -373,14 +368,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
             if self.early_stopping:
                 score = self._accuracy(X_val, y_val, sw_val)
-                self.validation_scores_.append(score)
-                improved_by_tol = score >= self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
+                validation_scores.append(score)
+                improved_by_tol = score >= best_score + self.tol
+                if score > best_score:
+                    best_score = self.best_validation_score_ = score
                     best_params[:] = params
             else:
-                improved_by_tol = self.loss_ <= self.best_loss_ - self.tol
-                self.best_loss_ = min(self.best_loss_, self.loss_)
+                improved_by_tol = self.loss_ <= best_loss - self.tol
+                best_loss = self.best_loss_ = min(best_loss, self.loss_)
             no_improvement = 0 if improved_by_tol else no_improvement + 1
 
             optimizer.epoch_ends(self.t_)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
-import numbers
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 
 from riskloop.scratch._base import BaseEstimator, ClassifierMixin
 from riskloop.scratch._validation import (
+    Interval,
+    RealNotInt,
+    StrOptions,
     check_classification_targets,
     check_is_fitted,
     check_random_state,
@@ -25,47 +29,48 @@ from ._tree import TREE_ARRAYS, Tree, apply_tree, forest_proba, presort
 _MAX_INT32 = np.iinfo(np.int32).max
 
 
-def resolve_tree_params(estimator, n_samples: int, n_features: int) -> dict:
-    """Check the tree hyper-parameters of ``estimator`` and turn them into kernel ints.
+#: Constraints of the parameters a tree and a forest share.
+TREE_PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
+    "criterion": [StrOptions(set(CRITERIA))],
+    "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+    "min_samples_split": [
+        Interval(Integral, 2, None, closed="left"),
+        Interval(RealNotInt, 0.0, 1.0, closed="right"),
+    ],
+    "min_samples_leaf": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(RealNotInt, 0.0, 1.0, closed="neither"),
+    ],
+    "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
+    "max_features": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(RealNotInt, 0.0, 1.0, closed="right"),
+        StrOptions({"sqrt", "log2"}),
+        None,
+    ],
+    "random_state": ["random_state"],
+    "class_weight": [dict, StrOptions({"balanced"}), None],
+}
+
+
+def resolve_tree_params(estimator: Any, n_samples: int, n_features: int) -> dict[str, Any]:
+    """Turn the validated tree hyper-parameters of ``estimator`` into kernel ints.
 
     Shared by the tree and the forest. Fractions (float ``min_samples_*`` and
     ``max_features``) are resolved against the data as in scikit-learn.
+
+    Raises
+    ------
+    ValueError
+        If an int ``max_features`` exceeds the number of features of X.
     """
-    name = type(estimator).__name__
-    if estimator.criterion not in CRITERIA:
-        raise ValueError(
-            f"{name}: criterion must be one of {sorted(CRITERIA)}; got {estimator.criterion!r}."
-        )
-    max_depth = estimator.max_depth
-    if max_depth is None:
-        max_depth = _MAX_INT32
-    elif not isinstance(max_depth, numbers.Integral) or max_depth < 1:
-        raise ValueError(f"{name}: max_depth must be None or an int >= 1; got {max_depth!r}.")
-
+    # An int is a count; a float is a fraction of the training rows, rounded up.
     leaf = estimator.min_samples_leaf
-    if isinstance(leaf, numbers.Integral) and leaf >= 1:
-        min_samples_leaf = int(leaf)
-    elif isinstance(leaf, float) and 0.0 < leaf < 1.0:
-        min_samples_leaf = int(math.ceil(leaf * n_samples))
-    else:
-        raise ValueError(
-            f"{name}: min_samples_leaf must be an int >= 1 or a float in (0, 1); got {leaf!r}."
-        )
     split = estimator.min_samples_split
-    if isinstance(split, numbers.Integral) and split >= 2:
-        min_samples_split = int(split)
-    elif isinstance(split, float) and 0.0 < split <= 1.0:
-        min_samples_split = max(2, int(math.ceil(split * n_samples)))
-    else:
-        raise ValueError(
-            f"{name}: min_samples_split must be an int >= 2 or a float in (0, 1]; got {split!r}."
-        )
-
-    frac = estimator.min_weight_fraction_leaf
-    if not isinstance(frac, numbers.Real) or not 0.0 <= frac <= 0.5:
-        raise ValueError(
-            f"{name}: min_weight_fraction_leaf must be a float in [0, 0.5]; got {frac!r}."
-        )
+    min_samples_leaf = int(leaf) if isinstance(leaf, Integral) else math.ceil(leaf * n_samples)
+    min_samples_split = (
+        int(split) if isinstance(split, Integral) else max(2, math.ceil(split * n_samples))
+    )
 
     mf = estimator.max_features
     if mf is None:
@@ -74,31 +79,23 @@ def resolve_tree_params(estimator, n_samples: int, n_features: int) -> dict:
         max_features = max(1, int(np.sqrt(n_features)))
     elif mf == "log2":
         max_features = max(1, int(np.log2(n_features)))
-    elif isinstance(mf, numbers.Integral) and not isinstance(mf, bool) and 1 <= mf <= n_features:
+    elif isinstance(mf, Integral):
+        if int(mf) > n_features:
+            raise ValueError(
+                f"{type(estimator).__name__}: max_features={mf} is more than the "
+                f"{n_features} features of X; use at most {n_features}, a fraction, or None."
+            )
         max_features = int(mf)
-    elif isinstance(mf, float) and 0.0 < mf <= 1.0:
-        max_features = max(1, int(mf * n_features))
     else:
-        raise ValueError(
-            f"{name}: max_features must be None, 'sqrt', 'log2', an int in "
-            f"[1, {n_features}] or a float in (0, 1]; got {mf!r}."
-        )
+        max_features = max(1, int(mf * n_features))
     return {
         "criterion": CRITERIA[estimator.criterion],
-        "max_depth": int(max_depth),
+        "max_depth": _MAX_INT32 if estimator.max_depth is None else int(estimator.max_depth),
         "min_samples_split": min_samples_split,
         "min_samples_leaf": min_samples_leaf,
-        "min_weight_fraction_leaf": float(frac),
+        "min_weight_fraction_leaf": float(estimator.min_weight_fraction_leaf),
         "max_features": max_features,
     }
-
-
-def check_class_weight(estimator, class_weight, allowed: tuple[str, ...]) -> None:
-    if isinstance(class_weight, str) and class_weight not in allowed:
-        raise ValueError(
-            f"{type(estimator).__name__}: class_weight must be None, a dict "
-            f"or one of {allowed}; got {class_weight!r}."
-        )
 
 
 def tree_from_kernel(arrays: tuple) -> Tree:
@@ -167,6 +164,8 @@ class DecisionTreeClassifier(ClassifierMixin, BaseEstimator):
     predictions agree with ``sklearn.tree.DecisionTreeClassifier``.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = TREE_PARAMETER_CONSTRAINTS
+
     def __init__(
         self,
         criterion="gini",
@@ -193,9 +192,9 @@ class DecisionTreeClassifier(ClassifierMixin, BaseEstimator):
         ``sample_weight`` (default None: all ones) scales each row's contribution
         to the class counts; rows with weight 0 are left out.
         """
+        self._validate_params()
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)
-        check_class_weight(self, self.class_weight, ("balanced",))
         params = resolve_tree_params(self, X.shape[0], X.shape[1])
         self.classes_, y_encoded = encode_classes(y)
         self.n_classes_ = len(self.classes_)
