@@ -169,3 +169,140 @@ def test_threshold_optimizer_improves_parity_on_a_biased_example():
     assert before["approval_rate"] == pytest.approx(approved.mean())
     assert before["profit"] == profit(approved.astype(bool))
     assert len(calls) == 3 and calls[0].dtype == bool
+
+
+# --------------------------------------------------------------------------- against references
+def test_bootstrap_replicates_are_the_rates_of_the_resampled_rows():
+    from sklearn.metrics import roc_auc_score
+
+    from riskloop.evaluation.fairness import _bootstrap_group
+
+    rows = np.equal(GROUP, "a")
+    y_good, approved, probability = 1 - Y_BAD[rows], APPROVED[rows], PROBABILITY[rows]
+    draws = _bootstrap_group(y_good, approved, probability, 300, np.random.default_rng(9))
+    # the reference draws the same indices and computes each replicate the plain way
+    index = np.random.default_rng(9).integers(0, 6, size=(300, 6))
+    for b, rows_b in enumerate(index):
+        good, chosen = y_good[rows_b], approved[rows_b]
+        assert draws["selection_rate"][b] == pytest.approx(chosen.mean())
+        tpr = chosen[good == 1].mean() if (good == 1).any() else np.nan
+        fpr = chosen[good == 0].mean() if (good == 0).any() else np.nan
+        assert draws["tpr"][b] == pytest.approx(tpr, nan_ok=True)
+        assert draws["fpr"][b] == pytest.approx(fpr, nan_ok=True)
+        both = 0 < good.sum() < 6
+        auc = roc_auc_score(1 - good, probability[rows_b]) if both else np.nan
+        assert draws["auc"][b] == pytest.approx(auc, nan_ok=True)
+    assert np.isnan(draws["tpr"]).any() and np.isnan(draws["fpr"]).any()  # both edges were hit
+
+
+def test_intervals_are_the_central_95_percent_of_the_defined_replicates(hand_report):
+    from riskloop.evaluation.fairness import _bootstrap_group, _interval
+
+    assert _interval(np.r_[np.arange(1001.0), np.nan, np.inf]) == [25.0, 975.0]
+    assert _interval(np.array([np.nan, np.inf])) is None
+    # the report's intervals, recomputed from the same draws (groups in sorted order, one
+    # generator for the whole report)
+    rng = np.random.default_rng(0)
+    rates = {"selection_rate": [], "tpr": [], "fpr": []}
+    for group in "abc":
+        rows = np.equal(GROUP, group)
+        draws = _bootstrap_group(1 - Y_BAD[rows], APPROVED[rows], PROBABILITY[rows], 200, rng)
+        entry = hand_report["G"]["by_group"][group]
+        for metric in ("selection_rate", "tpr", "fpr", "auc"):
+            finite = draws[metric][np.isfinite(draws[metric])]
+            assert entry[f"{metric}_ci"] == pytest.approx(np.percentile(finite, [2.5, 97.5]))
+        for metric in rates:
+            rates[metric].append(draws[metric])
+    selection = np.column_stack(rates["selection_rate"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = selection.min(axis=1) / selection.max(axis=1)
+    assert hand_report["G"]["demographic_parity_ratio_ci"] == pytest.approx(
+        np.percentile(ratio[np.isfinite(ratio)], [2.5, 97.5])
+    )
+    tpr, fpr = np.column_stack(rates["tpr"]), np.column_stack(rates["fpr"])
+    odds = np.fmax(
+        np.nanmax(tpr, axis=1) - np.nanmin(tpr, axis=1),
+        np.nanmax(fpr, axis=1) - np.nanmin(fpr, axis=1),
+    )
+    assert hand_report["G"]["equalized_odds_difference_ci"] == pytest.approx(
+        np.percentile(odds[np.isfinite(odds)], [2.5, 97.5])
+    )
+
+
+def test_spread_skips_undefined_groups_and_needs_two():
+    from riskloop.evaluation.fairness import _spread
+
+    values = np.array([[0.2, 0.5, np.nan], [0.4, np.nan, np.nan], [0.0, 0.0, 0.0], [0.3, 0.6, 0.9]])
+    ratio = _spread(values, "ratio")
+    assert ratio[0] == pytest.approx(0.4) and ratio[3] == pytest.approx(1 / 3)
+    assert np.isnan(ratio[1]) and np.isnan(ratio[2])  # one defined group; all rates 0
+    difference = _spread(values, "difference")
+    assert difference[[0, 2, 3]] == pytest.approx([0.3, 0.0, 0.6])
+    assert np.isnan(difference[1])
+
+
+def test_report_refuses_inputs_of_different_lengths():
+    with pytest.raises(ValueError) as error:
+        fairness_report(Y_BAD, APPROVED[:-1], PROBABILITY, pd.DataFrame({"G": GROUP}))
+    assert str(error.value) == "lengths differ: y_bad 18, approved 17, probability 18, groups 18"
+
+
+def test_missing_sensitive_column_message_names_the_setting_and_the_columns(credit_scenario):
+    with pytest.raises(KeyError) as error:
+        sensitive_groups(pd.DataFrame({"Age": [30], "Income": [1]}), credit_scenario)
+    assert error.value.args[0] == (
+        "sensitive attribute 'Marital' (scenario data.sensitive) is not a column of the data;"
+        " columns: Age, Income"
+    )
+
+
+def test_gate_bounds_are_inclusive_and_an_unmeasurable_attribute_fails(credit_scenario):
+    at_bounds = {"G": {"demographic_parity_ratio": 0.8, "equalized_odds_difference": 0.1}}
+    assert fairness_gate(at_bounds, credit_scenario) == (True, [])
+    unknown = {"G": {"demographic_parity_ratio": None, "equalized_odds_difference": None}}
+    passed, failures = fairness_gate(unknown, credit_scenario)
+    assert not passed
+    assert failures == [
+        "G: demographic_parity_ratio cannot be computed (fewer than two groups); bound is >= 0.8",
+        "G: equalized_odds_difference cannot be computed (fewer than two groups with both"
+        " outcomes); bound is <= 0.1",
+    ]
+
+
+def test_repayment_score_is_the_given_column():
+    from riskloop.evaluation.fairness import _RepaymentScore
+
+    model = _RepaymentScore()
+    assert model.fit(np.zeros((2, 1))) is model
+    X = np.array([[0.2], [0.5], [0.499]])
+    np.testing.assert_allclose(model.predict_proba(X), [[0.8, 0.2], [0.5, 0.5], [0.501, 0.499]])
+    assert model.predict(X).tolist() == [0, 1, 0]
+
+
+def test_threshold_optimizer_report_names_its_settings_and_uses_the_seed():
+    rng = np.random.default_rng(1)
+    n = 400
+    group = pd.Series(rng.choice(["x", "y"], n))  # unnamed: no attribute name to report
+    y_bad = (rng.random(n) < 0.3).astype(int)
+    probability = np.clip(0.3 * y_bad + 0.2 * (group == "y") + rng.random(n) * 0.5, 0, 1)
+    approved = (probability < 0.4).astype(int)
+
+    def profit(decisions):
+        return float(np.sum(decisions * np.where(y_bad == 1, -5.0, 1.0)))
+
+    result = mitigate_with_threshold_optimizer(
+        y_bad, probability, approved, group, profit, constraint="equalized_odds", seed=3
+    )
+    assert result["attribute"] is None
+    assert (result["constraint"], result["objective"]) == (
+        "equalized_odds",
+        "balanced_accuracy_score",
+    )
+    before = fairness_report(y_bad, approved, probability, pd.DataFrame({"g": group}), 0)["g"]
+    assert result["before"]["equalized_odds_difference"] == before["equalized_odds_difference"]
+    assert result["before"]["demographic_parity_ratio"] == before["demographic_parity_ratio"]
+    assert result["after"]["equalized_odds_difference"] < before["equalized_odds_difference"]
+    again = mitigate_with_threshold_optimizer(
+        y_bad, probability, approved, group, profit, constraint="equalized_odds", seed=3
+    )
+    assert again == result
