@@ -22,16 +22,24 @@ GATES = load_gate_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promoti
 
 
 @pytest.fixture()
-def shadowed(tmp_path, credit_frame, credit_scenario, credit_scorer):
-    """A store with N labelled applications the champion (version 1) answered and the
-    challenger (version 2) shadow-scored; the shadow scores know the outcome better."""
-    store = PredictionStore(f"sqlite:///{tmp_path / 'store.db'}")
+def shadow_quality() -> str:
+    """How the challenger's shadow scores were made: "informed" (from the outcome, far better
+    than the champion) or "inverted" (from the opposite outcome, far worse)."""
+    return "informed"
+
+
+@pytest.fixture()
+def shadowed(database_url, shadow_quality, credit_frame, credit_scenario, credit_scorer):
+    """A store (SQLite, PostgreSQL) with N labelled applications the champion (version 1)
+    answered and the challenger (version 2) shadow-scored as ``shadow_quality`` says."""
+    store = PredictionStore(database_url)
     rows = credit_frame.iloc[:N].reset_index(drop=True)
     y = target_vector(rows, credit_scenario)
     inputs = rows.drop(columns=[credit_scenario.data.target])
     champion_p = credit_scorer.predict_proba(inputs)
     rng = np.random.default_rng(0)
-    shadow_p = np.clip(0.7 * y + 0.3 * rng.random(N), 0.0, 1.0)
+    knows = y if shadow_quality == "informed" else 1 - y
+    shadow_p = np.clip(0.7 * knows + 0.3 * rng.random(N), 0.0, 1.0)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     records = [
         PredictionRecord(
@@ -39,12 +47,15 @@ def shadowed(tmp_path, credit_frame, credit_scenario, credit_scorer):
             received_at=start + timedelta(minutes=i),
             model_name=credit_scenario.model_name,
             model_version="1",
-            inputs={k: (v.item() if hasattr(v, "item") else v) for k, v in record.items()},
+            inputs=record,
             probability=float(champion_p[i]),
             decision=credit_scorer.decide(champion_p[i : i + 1])[0],
             threshold=float(credit_scorer.threshold),
         )
-        for i, record in enumerate(inputs.to_dict("records"))
+        # missing values as None, as the service logs them (PostgreSQL's JSON has no NaN)
+        for i, record in enumerate(
+            inputs.astype(object).where(inputs.notna(), None).to_dict("records")
+        )
     ]
     store.append(records)
     for i in range(N):
@@ -62,11 +73,13 @@ def shadowed(tmp_path, credit_frame, credit_scenario, credit_scorer):
             for i in range(N)
         ]
     )
-    return store, y, champion_p, shadow_p
+    yield store, y, champion_p, shadow_p
+    store.dispose()
 
 
+@pytest.mark.parametrize("shadow_quality", ["informed", "inverted"])
 def test_comparison_uses_shadow_scores_when_enough_are_labelled(
-    shadowed, credit_frame, credit_scenario, credit_scorer
+    shadowed, shadow_quality, credit_frame, credit_scenario, credit_scorer
 ):
     store, y, champion_p, shadow_p = shadowed
     config = RetrainingConfig.model_validate({"shadow": {"min_labelled": N}, "gates": GATES})
@@ -78,9 +91,18 @@ def test_comparison_uses_shadow_scores_when_enough_are_labelled(
     assert challenger.auc == pytest.approx(roc_auc_score(y, shadow_p), abs=1e-12)
     assert champion.auc == pytest.approx(roc_auc_score(y, champion_p), abs=1e-12)
     assert challenger.brier == pytest.approx(np.mean((shadow_p - y) ** 2), abs=1e-12)
-    # the shadow scores were built from the outcome: far better than the champion
-    assert challenger.auc > champion.auc + 0.05
-    assert decision.promote or decision.failures  # a verdict was reached on those rows
+    if shadow_quality == "informed":
+        # the shadow scores were built from the outcome: far better than the champion, and
+        # the gate promotes on them (the offline holdout would compare the champion to itself)
+        assert challenger.auc > champion.auc + 0.05
+        assert challenger.profit_per_1000 > champion.profit_per_1000
+        assert (decision.promote, decision.failures) == (True, [])
+        assert decision.reason.startswith(f"profit {challenger.profit_per_1000:,.1f} per 1,000")
+    else:
+        # built from the opposite outcome: worse on profit, AUC and calibration, refused
+        assert challenger.auc < champion.auc - 0.05
+        assert decision.promote is False
+        assert [f.split(":")[0] for f in decision.failures] == ["profit", "AUC", "calibration"]
 
 
 def test_comparison_falls_back_to_the_offline_holdout(
