@@ -18,21 +18,28 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import click
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from riskloop import cli_render as render
+from riskloop.cli_render import console, err
+
+if TYPE_CHECKING:  # the commands import the package lazily: `riskloop --help` stays fast
+    from riskloop.data.scenario import Scenario
+    from riskloop.monitoring.config import MonitorConfig
+    from riskloop.settings import Settings
+    from riskloop.store import PredictionStore
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 # Kedro's own CLI (`kedro run --pipeline eda`) imports `<package>.cli` and requires a click group
 # named `cli` there for project commands; riskloop adds none, so Kedro's `run` stays Kedro's.
 cli = click.Group(help="riskloop adds no Kedro commands; see the `riskloop` command.")
-console = Console()
-err = Console(stderr=True)
 
 ScenarioOption = Annotated[
     Path | None,
@@ -52,7 +59,7 @@ def _settings(scenario: Path | None = None):
     return settings
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
@@ -83,81 +90,58 @@ def _configure_environment() -> None:
     warnings.filterwarnings("ignore", message=".*register_new_resolver.*")
 
 
-def _run_training(settings, data_dir: Path | None, pipeline: str | None = None) -> dict:
-    """Run the pipeline, turning data and scenario problems into one clear message."""
+# what `riskloop run` (and a retrain on the scenario's data) reads back to print its report
+REPORT_OUTPUTS = ("metrics", "registration_report", "model_comparison", "business_impact")
+
+
+@contextmanager
+def _clear_pipeline_errors() -> Iterator[None]:
+    """Data and configuration problems of a pipeline run as one clear message, no traceback."""
     from riskloop.config import ConfigError
     from riskloop.data.schema import DataValidationError
-    from riskloop.pipelines.runner import run_pipeline
 
     try:
-        return run_pipeline(
-            settings.project_dir,
-            pipeline,
-            scenario_file=settings.scenario_path,
-            data_dir=data_dir.resolve() if data_dir else None,
-            read_back=(
-                ["metrics", "registration_report", "model_comparison", "business_impact"]
-                if pipeline is None
-                else []
-            ),
-        )
+        yield
     except (DataValidationError, ConfigError) as error:
         _fail(str(error))
     except Exception as error:  # Kedro wraps dataset errors; find ours inside
-        cause = error
+        cause: BaseException | None = error
         while cause is not None and not isinstance(cause, DataValidationError | ConfigError):
             cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise
         _fail(str(cause))
-    return {}
 
 
-def _print_report(outputs: dict) -> None:
-    metrics, report = outputs.get("metrics"), outputs.get("registration_report")
-    if metrics:
-        table = Table(title="Metrics")
-        table.add_column("split")
-        for name in ("auc", "gini", "ks", "brier", "n"):
-            table.add_column(name, justify="right")
-        for split, values in metrics.items():
-            table.add_row(
-                split,
-                *(
-                    f"{values[k]:.4f}" if k != "n" else str(values[k])
-                    for k in ("auc", "gini", "ks", "brier", "n")
-                ),
-            )
-        console.print(table)
-    comparison = outputs.get("model_comparison")
-    if comparison is not None and len(comparison):
-        table = Table(title="Candidates (validation; profit per 1,000 applications)")
-        for column in ("candidate", "CV AUC", "AUC", "profit", "95 % CI"):
-            table.add_column(
-                column,
-                justify="left" if column == "candidate" else "right",
-                no_wrap=column == "candidate",
-            )
-        for row in comparison.to_dict("records"):
-            cv = row.get("cv_auc_mean")
-            auc = row.get("validation_auc")
-            table.add_row(
-                f"{row['name']}{' *' if row.get('selected') else ''}",
-                "—" if cv != cv or cv is None else f"{cv:.4f} ± {row['cv_auc_sd']:.4f}",
-                "—" if auc != auc or auc is None else f"{auc:.4f}",
-                f"{row['validation_profit']:,.0f}",
-                f"{row['validation_profit_low']:,.0f} to {row['validation_profit_high']:,.0f}",
-            )
-        console.print(table)
-    impact = outputs.get("business_impact")
-    if impact:
-        console.print(f"Is ML worth it here? {impact['answer']}")
-    if report:
-        verdict = "[green]champion[/]" if report["promoted"] else "[yellow]not promoted[/]"
-        console.print(
-            f"Registered {report['model_name']} version {report['version']}: {verdict}"
-            f" — {report['reason']}. Champion is version {report['champion_version']}."
+def _run_training(
+    settings: Settings, data_dir: Path | None, pipeline: str | None = None
+) -> dict[str, Any]:
+    """Run the pipeline, turning data and scenario problems into one clear message."""
+    from riskloop.pipelines.runner import run_pipeline
+
+    with _clear_pipeline_errors():
+        return run_pipeline(
+            settings.project_dir,
+            pipeline,
+            scenario_file=settings.scenario_path,
+            data_dir=data_dir.resolve() if data_dir else None,
+            read_back=REPORT_OUTPUTS if pipeline is None else (),
         )
+
+
+@contextmanager
+def _loop_store(settings: Settings, **options: Any) -> Iterator[PredictionStore]:
+    """The registry pointed at the settings' tracking URI and the prediction store open for the
+    block; the store is closed when the block ends, also when it fails."""
+    from riskloop import registry
+    from riskloop.store import PredictionStore
+
+    registry.configure(settings.resolved_tracking_uri)
+    store = PredictionStore(settings.resolved_database_url, **options)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 @app.command()
@@ -174,7 +158,7 @@ def run(
     started = time.perf_counter()
     console.print(f"Running the pipeline on scenario {settings.scenario_path} …")
     outputs = _run_training(settings, data_dir, pipeline)
-    _print_report(outputs)
+    render.print_report(outputs)
     console.print(f"Done in {time.perf_counter() - started:.1f} s.")
 
 
@@ -191,22 +175,24 @@ def retrain(
     """Train a challenger on recent outcomes; it becomes champion only if it passes the gates
     (profit, AUC, calibration, fairness) on the newest labelled applications. With too few
     outcomes, retrains on the scenario's data and lets the registration gate decide."""
-    from riskloop import registry
+    import pandas as pd
+
     from riskloop.retraining.feedback import (
         FeedbackFileError,
         ingest_feedback,
         read_feedback_file,
     )
-    from riskloop.retraining.policy import NotEnoughOutcomesError
-    from riskloop.retraining.workflow import retrain_challenger
-    from riskloop.store import PredictionStore
+    from riskloop.retraining.workflow import RetrainResult
+    from riskloop.retraining.workflow import retrain as retrain_or_fall_back
+
+    def falling_back(reason: str) -> None:
+        console.print(f"[yellow]{reason}[/]")
+        console.print("Retraining on the scenario's data instead (registration gate) …")
 
     settings = _settings(scenario)
     spec = _scenario(settings)
     config = _retraining_config(settings)
-    registry.configure(settings.resolved_tracking_uri)
-    store = PredictionStore(settings.resolved_database_url)
-    try:
+    with _loop_store(settings) as store:
         if feedback is not None:
             try:
                 rows = read_feedback_file(feedback)
@@ -216,12 +202,10 @@ def retrain(
             if not result.accepted:
                 _fail(result.describe() + "; the champion is unchanged", code=1)
             console.print(result.describe())
-        import pandas as pd
-
         reference = pd.read_csv(spec.resolve_path(settings.project_dir))
         console.print("Retraining on recent outcomes …")
-        try:
-            outcome = retrain_challenger(
+        with _clear_pipeline_errors():
+            outcome = retrain_or_fall_back(
                 settings.project_dir,
                 settings.scenario_path,
                 spec,
@@ -229,17 +213,15 @@ def retrain(
                 reference,
                 config,
                 artifact_dir=settings.resolved_artifact_dir,
+                data_dir=data_dir.resolve() if data_dir else None,
                 trigger=trigger,
+                read_back=REPORT_OUTPUTS,
+                on_fallback=falling_back,
             )
-        except NotEnoughOutcomesError as error:
-            console.print(f"[yellow]{error}[/]")
-            console.print("Retraining on the scenario's data instead (registration gate) …")
-            outputs = _run_training(settings, data_dir)
-            _print_report(outputs)
-            return
-    finally:
-        store.dispose()
-    _print_retrain(outcome)
+    if isinstance(outcome, RetrainResult):
+        render.print_retrain(outcome)
+    else:
+        render.print_report(outcome.outputs)
 
 
 def _retraining_config(settings):
@@ -254,37 +236,6 @@ def _retraining_config(settings):
         _fail(str(error))
 
 
-def _print_retrain(outcome) -> None:
-    table = Table(title=f"Holdout of {outcome.n_holdout} recent labelled applications")
-    for column in ("model", "profit / 1,000", "AUC", "Brier", "DP ratio", "EO diff"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for label, figures in (
-        (f"champion v{outcome.champion_version_before}", outcome.champion),
-        (f"challenger v{outcome.challenger_version}", outcome.challenger),
-    ):
-        if figures:
-            table.add_row(
-                label,
-                *(
-                    "—" if figures.get(key) is None else f"{figures[key]:,.{digits}f}"
-                    for key, digits in (
-                        ("profit_per_1000", 0),
-                        ("auc", 4),
-                        ("brier", 4),
-                        ("dp_ratio", 3),
-                        ("eo_difference", 3),
-                    )
-                ),
-            )
-    console.print(table)
-    console.print(
-        f"Trained on {outcome.n_production} production + {outcome.n_reference} reference rows."
-    )
-    verdict = "[green]promoted[/]" if outcome.promoted else "[yellow]refused[/]"
-    console.print(f"Challenger v{outcome.challenger_version} {verdict}: {outcome.reason}")
-    console.print(f"Champion is version {outcome.champion_version_after}.")
-
-
 @app.command()
 def promote(
     version: Annotated[str, typer.Option(help="the version to make champion")],
@@ -294,20 +245,15 @@ def promote(
     """Make a registered version the champion (the service hot-swaps to it)."""
     from mlflow.exceptions import MlflowException
 
-    from riskloop import registry
     from riskloop.retraining.workflow import promote_version
-    from riskloop.store import PredictionStore
 
     settings = _settings(scenario)
     name = _scenario(settings).model_name
-    registry.configure(settings.resolved_tracking_uri)
-    store = PredictionStore(settings.resolved_database_url)
-    try:
-        previous = promote_version(name, version, store, reason=f"by hand: {reason}")
-    except MlflowException as error:
-        _fail(f"cannot promote {name} version {version}: {error.message}")
-    finally:
-        store.dispose()
+    with _loop_store(settings) as store:
+        try:
+            previous = promote_version(name, version, store, reason=f"by hand: {reason}")
+        except MlflowException as error:
+            _fail(f"cannot promote {name} version {version}: {error.message}")
     console.print(f"{name}: champion is version {version} (was {previous}).")
 
 
@@ -317,21 +263,16 @@ def rollback(
     reason: Annotated[str, typer.Option(help="why (recorded in the audit table)")] = "manual",
 ) -> None:
     """Move the champion back to the version it replaced."""
-    from riskloop import registry
     from riskloop.retraining.workflow import RollbackError
     from riskloop.retraining.workflow import rollback as roll_back
-    from riskloop.store import PredictionStore
 
     settings = _settings(scenario)
     name = _scenario(settings).model_name
-    registry.configure(settings.resolved_tracking_uri)
-    store = PredictionStore(settings.resolved_database_url)
-    try:
-        version = roll_back(name, store, reason=reason)
-    except RollbackError as error:
-        _fail(str(error))
-    finally:
-        store.dispose()
+    with _loop_store(settings) as store:
+        try:
+            version = roll_back(name, store, reason=reason)
+        except RollbackError as error:
+            _fail(str(error))
     console.print(f"{name}: rolled back; champion is version {version}.")
 
 
@@ -382,55 +323,11 @@ def simulate(
         )
     except DriftConfigError as error:
         _fail(str(error))
-    _print_timeline(timeline)
+    render.print_timeline(timeline)
     if json_file is not None:
         json_file.write_text(json.dumps(timeline.to_dict(), indent=2))
         console.print(f"Timeline written to {json_file}.")
     console.print(f"Done in {time.perf_counter() - started:.1f} s.")
-
-
-def _print_timeline(timeline) -> None:
-    def number(value, digits=3):
-        return "—" if value is None else f"{value:.{digits}f}"
-
-    table = Table(title=f"Simulation: {timeline.drift} drift on {timeline.scenario}")
-    for column in ("window", "drift", "model", "max PSI", "score PSI", "AUC", "alerts", "action"):
-        numeric = column in ("max PSI", "score PSI", "AUC")
-        table.add_column(column, justify="right" if numeric else "left")
-    for w in timeline.windows:
-        action = ""
-        if w["retrained"]:
-            failed = ", ".join(w["failed_gates"])
-            action = "[green]promoted[/]" if w["promoted"] else f"[yellow]refused[/]: {failed}"
-        elif w["gate"]:
-            action = "no retrain: too few outcomes"
-        table.add_row(
-            str(w["window"]),
-            str(w["drift_strength"]),
-            f"v{w['model_version']}",
-            number(w["max_feature_psi"]),
-            number(w["prediction_psi"]),
-            number(w.get("realised_auc")),
-            ", ".join(w["alerts"]) or "",
-            action,
-        )
-    console.print(table)
-    for retrain in timeline.retrains:
-        verdict = "promoted" if retrain["promoted"] else "refused"
-        console.print(
-            f"Window {retrain['window']}: challenger v{retrain['challenger_version']} {verdict}"
-            f" — {retrain['reason']}",
-            highlight=False,
-        )
-    console.print(
-        f"Drift onset: window {timeline.onset_window}; first alert: {timeline.first_alert_window};"
-        f" retrains: {timeline.retrain_windows or 'none'}; promotions:"
-        f" {timeline.promoted_windows or 'none'}."
-    )
-    console.print(
-        f"Realised AUC on post-shift rows: old champion {number(timeline.auc_before)},"
-        f" promoted model {number(timeline.auc_after)} (n = {timeline.n_after_rows})."
-    )
 
 
 @app.command()
@@ -616,12 +513,17 @@ def monitor(
     console.print(f"Monitor stopped after {runs} run{'s' if runs != 1 else ''}.")
 
 
-def _monitor_once(settings, scenario, monitor_config, api_url: str | None, quiet_empty: bool):
+def _monitor_once(
+    settings: Settings,
+    scenario: Scenario,
+    monitor_config: MonitorConfig,
+    api_url: str | None,
+    quiet_empty: bool,
+) -> bool:
     """One monitor run with its printout; False when there was nothing to measure."""
     from riskloop import registry
-    from riskloop.monitoring.drift import EmptyPredictionLogError, feature_drift
-    from riskloop.monitoring.monitor import run_monitor, scrape_service_health
-    from riskloop.store import PredictionStore
+    from riskloop.monitoring.drift import EmptyPredictionLogError
+    from riskloop.monitoring.monitor import MonitorRun, run_monitor_or_early_drift
 
     model_name = scenario.model_name
     registry.configure(settings.resolved_tracking_uri)
@@ -629,122 +531,35 @@ def _monitor_once(settings, scenario, monitor_config, api_url: str | None, quiet
     if champion is None:
         _fail(f"no champion registered for {model_name!r}: run `riskloop run` first")
     scorer, info = champion
-    health = None
-    if api_url:
-        import httpx
-
+    health = _service_health(api_url) if api_url else None
+    with _loop_store(settings) as store:
         try:
-            health = scrape_service_health(httpx.get(f"{api_url}/metrics", timeout=10).text)
-        except httpx.HTTPError as error:
-            err.print(f"[yellow]could not read {api_url}/metrics ({error}); no service health[/]")
-    store = PredictionStore(settings.resolved_database_url)
-    try:
-        result = run_monitor(
-            store, scorer, model_name, info.version, monitor_config,
-            scenario=scenario, service_health=health,
-        )  # fmt: skip
-    except EmptyPredictionLogError as error:
-        logged = store.count()
-        if logged == 0:
-            store.dispose()
+            measured = run_monitor_or_early_drift(
+                store, scorer, model_name, info.version, monitor_config,
+                scenario=scenario, service_health=health,
+            )  # fmt: skip
+        except EmptyPredictionLogError as error:
             (console.print if quiet_empty else err.print)(f"[yellow]{error}[/]", highlight=False)
             return False
-        # Too few rows for a first window: still show drift over everything logged so far.
-        drift = feature_drift(scorer, store)
-        store.dispose()
-        _print_drift_table(
-            drift,
-            f"Drift vs training data — {model_name} v{info.version},"
-            f" all {logged} logged applications",
-            logged,
-        )
-        console.print(
-            f"[yellow]{error}: windowed metrics and alert rules start then.[/]", highlight=False
-        )
-        return True
-    store.dispose()
-    latest = result.windows[-1]
-    _print_drift_table(
-        result.drift,
-        f"Drift vs training data — {model_name} v{info.version},"
-        f" window {latest['window_id']}, n={latest['n']}",
-        latest["n"],
-    )
-    _print_windows(result.windows)
-    for outcome in result.outcomes:
-        style = "bold red" if outcome.fired else "green"
-        console.print(f"[{style}]{outcome.describe()}[/]", highlight=False)
+    if isinstance(measured, MonitorRun):
+        render.print_monitor_run(measured)
+    else:
+        render.print_early_drift(measured)
     return True
 
 
-def _print_drift_table(table, title: str, n: int) -> None:
-    from riskloop.evaluation.drift import MIN_ROWS_FOR_PSI
+def _service_health(api_url: str) -> dict[str, float | None] | None:
+    """Error rate and log failures from the API's /metrics; None (with a warning) when the API
+    cannot be read: the monitor still measures the log."""
+    import httpx
 
-    out = Table(title=title)
-    for name, justify in (
-        ("feature", "left"),
-        ("PSI", "right"),
-        ("status", "left"),
-        ("test", "left"),
-        ("statistic", "right"),
-        ("p-value", "right"),
-        ("n ref", "right"),
-    ):
-        out.add_column(name, justify=justify)
-    colour = {"stable": "green", "watch": "yellow", "act": "red"}
-    for row in table.itertuples():
-        out.add_row(
-            row.feature,
-            f"{row.psi:.4f}",
-            f"[{colour[row.status]}]{row.status}[/]",
-            row.test,
-            f"{row.statistic:.4f}",
-            f"{row.p_value:.3g}",
-            str(row.n_reference),
-        )
-    console.print(out)
-    console.print("PSI < 0.10 stable, 0.10–0.25 watch, > 0.25 act.")
-    if n < MIN_ROWS_FOR_PSI:
-        console.print(
-            f"[yellow]Only {n} logged applications: PSI is noisy below"
-            f" {MIN_ROWS_FOR_PSI}; read these figures as a smoke test, not a verdict.[/]"
-        )
+    from riskloop.monitoring.service_health import scrape_service_health
 
-
-# the window metrics the monitor prints, with their column titles
-_WINDOW_COLUMNS = (
-    ("n", "n"),
-    ("max_feature_psi", "max PSI"),
-    ("prediction_psi", "score PSI"),
-    ("approval_rate", "approved"),
-    ("expected_auc", "exp. AUC"),
-    ("n_labelled", "labelled"),
-    ("realised_auc", "AUC"),
-    ("realised_ks", "KS"),
-    ("realised_brier", "Brier"),
-    ("expected_bad_rate", "exp. bad|appr."),
-    ("bad_rate_approved", "bad|appr."),
-    ("latency_p95_ms", "p95 ms"),
-)
-
-
-def _print_windows(windows: list[dict]) -> None:
-    out = Table(title="Windows (realised figures by decision window; — = not enough outcomes)")
-    out.add_column("window", no_wrap=True)
-    for _, title in _WINDOW_COLUMNS:
-        out.add_column(title, justify="right")
-
-    def cell(value) -> str:
-        if value is None:
-            return "—"
-        return str(int(value)) if float(value).is_integer() and abs(value) >= 1 else f"{value:.3f}"
-
-    for window in windows:
-        out.add_row(
-            window["window_id"].rsplit(":", 1)[-1],
-            *(cell(window.get(key)) for key, _ in _WINDOW_COLUMNS),
-        )
-    console.print(out)
+    try:
+        return scrape_service_health(httpx.get(f"{api_url}/metrics", timeout=10).text)
+    except httpx.HTTPError as error:
+        err.print(f"[yellow]could not read {api_url}/metrics ({error}); no service health[/]")
+        return None
 
 
 db_app = typer.Typer(no_args_is_help=True, help="Schema migrations of the prediction store.")

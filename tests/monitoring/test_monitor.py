@@ -15,17 +15,20 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
-from riskloop.evaluation.drift import numeric_profile, reference_profile
+from riskloop.evaluation.drift import drift_by_feature, numeric_profile, reference_profile
 from riskloop.evaluation.fairness import fairness_report, sensitive_groups
 from riskloop.monitoring.alerts import AlertRule
 from riskloop.monitoring.config import MonitorConfig, WindowSpec
 from riskloop.monitoring.drift import EmptyPredictionLogError
 from riskloop.monitoring.monitor import (
-    cut_windows,
+    EarlyDrift,
+    MonitorRun,
     parse_interval,
     run_monitor,
-    scrape_service_health,
+    run_monitor_or_early_drift,
 )
+from riskloop.monitoring.service_health import scrape_service_health
+from riskloop.monitoring.windows import cut_windows
 from riskloop.store import PredictionRecord, PredictionStore
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -119,6 +122,26 @@ def test_intervals_are_parsed():
 def test_an_empty_log_is_explained():
     with pytest.raises(EmptyPredictionLogError, match="empty"):
         run_monitor(memory_store(), toy_scorer(), "m", "1", MonitorConfig())
+
+
+def test_a_log_too_short_for_a_first_window_still_shows_its_drift():
+    store, scorer = memory_store(), toy_scorer()
+    config = MonitorConfig(windows=WindowSpec(size=100, min_rows=50))
+    with pytest.raises(EmptyPredictionLogError, match="empty"):
+        run_monitor_or_early_drift(store, scorer, "m", "1", config)
+    rng = np.random.default_rng(3)
+    shifted = rng.normal(loc=2.0, size=30)  # the training reference is N(0, 1)
+    log_rows(store, 0, shifted, rng.uniform(0.1, 0.9, 30), T0)
+    early = run_monitor_or_early_drift(store, scorer, "m", "1", config)
+    assert isinstance(early, EarlyDrift) and early.n_logged == 30
+    expected = drift_by_feature(scorer.reference, pd.DataFrame({"x": shifted}))
+    assert early.drift["psi"].tolist() == pytest.approx(expected["psi"].tolist())
+    assert early.drift["psi"].iloc[0] > 0.25
+    assert "holds 30 applications, fewer than the 50" in early.reason
+    assert store.monitoring.results() == []  # no window is stored before the first one fills
+    log_rows(store, 30, rng.normal(size=30), rng.uniform(0.1, 0.9, 30), T0)
+    run = run_monitor_or_early_drift(store, scorer, "m", "1", config)
+    assert isinstance(run, MonitorRun) and [w["n"] for w in run.windows] == [60]
 
 
 def test_delayed_labels_count_in_the_window_of_the_decision():

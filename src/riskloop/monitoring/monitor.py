@@ -32,32 +32,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskloop.evaluation.drift import (
-    drift_by_feature,
-    ks_against_reference,
-    numeric_bin_counts,
-    population_stability_index,
-)
-from riskloop.evaluation.fairness import fairness_report, sensitive_groups
-from riskloop.evaluation.label_free import expected_auc, expected_bad_rate
-from riskloop.evaluation.metrics import classification_metrics
 from riskloop.monitoring.alerts import RuleOutcome, evaluate_rule
 from riskloop.monitoring.config import MonitorConfig
-from riskloop.monitoring.drift import EmptyPredictionLogError
+from riskloop.monitoring.drift import EmptyPredictionLogError, feature_drift
+from riskloop.monitoring.window_metrics import number, window_metrics
+from riskloop.monitoring.windows import cut_windows
 from riskloop.scorer import Scorer
 from riskloop.store import PredictionStore
 
 TRIGGER_EVENT = "trigger"
-
-
-@dataclass(frozen=True)
-class Window:
-    """One window of the log: its id, bounds and the row ids of the applications in it."""
-
-    window_id: str
-    start: datetime
-    end: datetime
-    row_ids: np.ndarray
 
 
 @dataclass
@@ -86,207 +69,26 @@ class MonitorRun:
     drift: pd.DataFrame
 
 
-# --------------------------------------------------------------------------- windows
-def cut_windows(
-    times: pd.DataFrame, config: MonitorConfig, now: datetime | None = None
-) -> list[Window]:
-    """Windows of the log from its row ids and arrival times (``PredictionStore.received_times``).
+@dataclass
+class EarlyDrift:
+    """What the monitor can say of a log too short for a first window: drift of everything
+    logged so far against the training reference (no windows are stored, no rule applies).
 
-    Count windows are consecutive ``window_size`` rows in arrival order, numbered from the
-    first logged row; time windows are calendar bins of the offset (anchored at the Unix epoch,
-    so a window keeps its id across runs). The newest window is kept while unfinished only when
-    it has ``min_window_rows`` rows; finished windows are always kept.
+    Attributes
+    ----------
+    drift : DataFrame
+        The per-feature drift table over all ``n_logged`` applications, most drifted first.
+    n_logged : int
+        Applications in the log.
+    reason : str
+        Why no window is measured yet (how many rows the first one needs, and where that is set).
     """
-    if times.empty:
-        return []
-    ids = times["id"].to_numpy()
-    received = pd.to_datetime(times["received_at"], utc=True)
-    windows: list[Window] = []
-    if config.window_by == "count":
-        size = int(config.window_size)
-        for index, first in enumerate(range(0, len(ids), size)):
-            chunk = slice(first, first + size)
-            row_ids = ids[chunk]
-            if len(row_ids) < size and len(row_ids) < config.min_window_rows:
-                continue  # the newest window is still filling
-            windows.append(
-                Window(
-                    f"{config.window_prefix}#{index}",
-                    received.iloc[chunk].min().to_pydatetime(),
-                    received.iloc[chunk].max().to_pydatetime(),
-                    row_ids,
-                )
-            )
-        return windows
-    offset = pd.tseries.frequencies.to_offset(str(config.window_size))
-    now_ts = pd.Timestamp(now or datetime.now(UTC))
-    now_ts = now_ts.tz_localize(UTC) if now_ts.tzinfo is None else now_ts
-    frame = pd.DataFrame({"id": ids, "received_at": received.to_numpy()})
-    frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
-    grouped = frame.groupby(pd.Grouper(key="received_at", freq=offset, origin="epoch"))
-    for start, group in grouped:
-        if group.empty:
-            continue
-        end = start + offset
-        if end > now_ts and len(group) < config.min_window_rows:
-            continue
-        windows.append(
-            Window(
-                f"{config.window_prefix}{start.isoformat()}",
-                start.to_pydatetime(),
-                end.to_pydatetime(),
-                group["id"].to_numpy(),
-            )
-        )
-    return windows
 
-
-# --------------------------------------------------------------------------- metrics
-def _number(value: Any) -> float | None:
-    """A finite float, or None (JSON and SQL cannot hold NaN)."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def reference_expected_auc(scorer: Scorer) -> float | None:
-    """The label-free AUC of the training scores (from the score profile's sample): what the
-    model expects of itself on the population it was trained on. None for older scorers."""
-    score = (scorer.reference or {}).get("score")
-    if not score or len(score.get("sample", [])) < 2:
-        return None
-    return _number(expected_auc(np.asarray(score["sample"], dtype=np.float64)))
-
-
-def prediction_drift(scorer: Scorer, probability: np.ndarray) -> tuple[float | None, float | None]:
-    """PSI and KS p-value of the window's scores against the training score profile; (None,
-    None) for a scorer trained before score profiles existed."""
-    score = (scorer.reference or {}).get("score")
-    if not score:
-        return None, None
-    counts = numeric_bin_counts(probability, score["edges"])
-    psi = population_stability_index(np.asarray(score["shares"]), counts)
-    _, p_value = ks_against_reference(np.asarray(score["sample"], dtype=np.float64), probability)
-    return _number(psi), _number(p_value)
-
-
-def selection_rate_parity(approved: np.ndarray, labels: pd.Series) -> float | None:
-    """min over groups of the approval rate / max over groups (needs two groups)."""
-    rates = pd.Series(approved.astype(np.float64), index=labels.index).groupby(labels).mean()
-    if len(rates) < 2 or rates.max() <= 0:
-        return None
-    return _number(rates.min() / rates.max())
-
-
-def window_metrics(
-    scorer: Scorer,
-    inputs: pd.DataFrame,
-    probability: np.ndarray,
-    outcome: pd.Series,
-    latency_ms: pd.Series,
-    min_labelled: int,
-    scenario: Any = None,
-) -> tuple[dict[str, tuple[float | None, int]], pd.DataFrame]:
-    """Every metric of one window as {name: (value, n)}, and its per-feature drift table.
-
-    ``outcome`` holds 1/0 where the outcome has arrived, NaN elsewhere.
-    """
-    n = len(inputs)
-    metrics: dict[str, tuple[float | None, int]] = {"rows": (float(n), n)}
-    drift = drift_by_feature(scorer.reference, inputs)
-    drift = drift.sort_values("psi", ascending=False, ignore_index=True)
-    for row in drift.itertuples():
-        metrics[f"psi:{row.feature}"] = (_number(row.psi), int(row.n))
-        metrics[f"p_value:{row.feature}"] = (_number(row.p_value), int(row.n))
-    metrics["max_feature_psi"] = (_number(drift["psi"].max()) if len(drift) else None, n)
-    psi, p_value = prediction_drift(scorer, probability)
-    metrics["prediction_psi"] = (psi, n)
-    metrics["prediction_p_value"] = (p_value, n)
-
-    approved = probability < scorer.threshold
-    metrics["approval_rate"] = (_number(approved.mean()) if n else None, n)
-    metrics["mean_probability"] = (_number(probability.mean()) if n else None, n)
-    reference_auc = reference_expected_auc(scorer)
-    estimated = _number(expected_auc(probability))
-    metrics["expected_auc"] = (estimated, n)
-    metrics["expected_bad_rate"] = (
-        _number(expected_bad_rate(probability, approved)),
-        int(approved.sum()),
-    )
-    metrics["expected_auc_drop"] = (
-        None if reference_auc is None or estimated is None else reference_auc - estimated,
-        n,
-    )
-
-    labelled = outcome.notna().to_numpy()
-    n_labelled = int(labelled.sum())
-    metrics["n_labelled"] = (float(n_labelled), n_labelled)
-    y = outcome.to_numpy()[labelled].astype(np.int64)
-    p = probability[labelled]
-    both_classes = n_labelled >= min_labelled and 0 < y.sum() < n_labelled
-    realised = classification_metrics(y, p) if both_classes else {}
-    for name in ("auc", "ks", "brier", "bad_rate"):
-        metrics[f"realised_{name}"] = (_number(realised.get(name)), n_labelled)
-    metrics["expected_auc_labelled"] = (
-        _number(expected_auc(p)) if both_classes else None,
-        n_labelled,
-    )
-    approved_labelled = approved[labelled]
-    metrics["bad_rate_approved"] = (
-        _number(y[approved_labelled].mean())
-        if n_labelled >= min_labelled and approved_labelled.any()
-        else None,
-        int(approved_labelled.sum()),
-    )
-    metrics["realised_auc_drop"] = (
-        None
-        if reference_auc is None or realised.get("auc") is None
-        else reference_auc - realised["auc"],
-        n_labelled,
-    )
-
-    if scenario is not None and scenario.data.sensitive:
-        present = [a for a in scenario.data.sensitive if a in inputs.columns]
-        if present:
-            groups = sensitive_groups(inputs[present], _only(scenario, present))
-            for attribute in present:
-                metrics[f"selection_rate_parity:{attribute}"] = (
-                    selection_rate_parity(approved, groups[attribute]),
-                    n,
-                )
-            if both_classes:
-                report = fairness_report(
-                    y, approved_labelled, p, groups[labelled].reset_index(drop=True), 0
-                )
-                for attribute, summary in report.items():
-                    for measure in ("demographic_parity_ratio", "equalized_odds_difference"):
-                        metrics[f"{measure}:{attribute}"] = (
-                            _number(summary[measure]),
-                            n_labelled,
-                        )
-
-    latency = pd.to_numeric(latency_ms, errors="coerce").dropna().to_numpy()
-    for q in (50, 95, 99):
-        metrics[f"latency_p{q}_ms"] = (
-            _number(np.percentile(latency, q)) if latency.size else None,
-            int(latency.size),
-        )
-    return metrics, drift
-
-
-class _OnlyAttributes:
-    """A scenario view whose sensitive attributes are only those present in the log."""
-
-    def __init__(self, scenario: Any, present: list[str]):
-        self.fairness = scenario.fairness
-        self.data = type("Data", (), {"sensitive": present})()
-
-
-def _only(scenario: Any, present: list[str]) -> Any:
-    if list(scenario.data.sensitive) == present:
-        return scenario
-    return _OnlyAttributes(scenario, present)
+    model_name: str
+    model_version: str
+    drift: pd.DataFrame
+    n_logged: int
+    reason: str
 
 
 def _trained_at(scorer: Scorer) -> datetime | None:
@@ -403,6 +205,38 @@ def run_monitor(
     return MonitorRun(model_name, model_version, computed, fired, outcomes, latest_drift)
 
 
+def run_monitor_or_early_drift(
+    store: PredictionStore,
+    scorer: Scorer,
+    model_name: str,
+    model_version: str,
+    config: MonitorConfig,
+    now: datetime | None = None,
+    *,
+    scenario: Any = None,
+    service_health: Mapping[str, float | None] | None = None,
+) -> MonitorRun | EarlyDrift:
+    """:func:`run_monitor`; while the log holds fewer rows than a first window needs, the drift
+    of everything logged so far instead, so a first scored application already shows drift.
+
+    Raises
+    ------
+    EmptyPredictionLogError
+        Nothing has been logged yet.
+    """
+    try:
+        return run_monitor(
+            store, scorer, model_name, model_version, config, now,
+            scenario=scenario, service_health=service_health,
+        )  # fmt: skip
+    except EmptyPredictionLogError as error:
+        n_logged = store.count()
+        if n_logged == 0:
+            raise
+        drift = feature_drift(scorer, store)
+        return EarlyDrift(model_name, model_version, drift, n_logged, str(error))
+
+
 def _run_level_metrics(
     store: PredictionStore,
     scorer: Scorer,
@@ -428,7 +262,7 @@ def _run_level_metrics(
     new = store.count_labels_received_since(since)
     metrics["new_labels"] = (float(new), new)
     for name, value in (service_health or {}).items():
-        metrics[name] = (_number(value), 1)
+        metrics[name] = (number(value), 1)
     return metrics
 
 
@@ -473,31 +307,6 @@ def _record_triggers(
             },
             at=now,
         )
-
-
-# --------------------------------------------------------------------------- service health
-def scrape_service_health(metrics_text: str) -> dict[str, float | None]:
-    """Error rate and prediction-log write failures from the API's Prometheus exposition.
-
-    Counters are totals since the API process started: ``api_error_rate`` is the share of all
-    requests it answered with a 5xx since then (Prometheus' ``rate()`` gives the recent rate;
-    see deploy/prometheus/alerts.yml).
-    """
-    from prometheus_client.parser import text_string_to_metric_families
-
-    total = errors = failures = 0.0
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if sample.name == "riskloop_http_requests_total":
-                total += sample.value
-                if sample.labels.get("status", "").startswith("5"):
-                    errors += sample.value
-            elif sample.name == "riskloop_prediction_log_write_failures_total":
-                failures += sample.value
-    return {
-        "api_error_rate": errors / total if total else None,
-        "api_log_write_failures": failures,
-    }
 
 
 def parse_interval(text: str) -> float:

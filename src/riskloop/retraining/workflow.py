@@ -23,7 +23,7 @@ without its ``promoted`` event says the journal was cut short, not the registry.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,7 +46,12 @@ from riskloop.evaluation.gates import (
 )
 from riskloop.evaluation.metrics import classification_metrics
 from riskloop.retraining.config import RetrainingConfig
-from riskloop.retraining.policy import TrainingData, build_training_data, production_rows
+from riskloop.retraining.policy import (
+    NotEnoughOutcomesError,
+    TrainingData,
+    build_training_data,
+    production_rows,
+)
 from riskloop.scorer import APPROVE
 from riskloop.store import MonitoringStore, PredictionStore, ShadowStore
 
@@ -257,7 +262,7 @@ def _log_to_mlflow(result: RetrainResult, experiment: str, artifact_dir: Path) -
                 "reason": result.reason[:5000],
             }
         )
-        figures = {
+        figures: dict[str, float] = {
             "n_reference": result.n_reference,
             "n_production": result.n_production,
             "n_holdout": result.n_holdout,
@@ -394,6 +399,69 @@ def retrain_challenger(
         if on_promoted is not None:
             on_promoted(version)
     return result
+
+
+@dataclass
+class ScenarioRetrain:
+    """A retrain on the scenario's own data, run when there are too few outcomes to judge a
+    challenger: the training pipeline's registration gate decided whether it is champion.
+
+    Attributes
+    ----------
+    reason : str
+        Why recent outcomes could not be used (how many there are, how many the policy needs).
+    outputs : dict
+        The pipeline's datasets named in ``read_back`` (e.g. ``registration_report``).
+    """
+
+    reason: str
+    outputs: dict[str, Any]
+
+
+def retrain(
+    project_dir: Path,
+    scenario_file: Path,
+    scenario: Scenario,
+    store: PredictionStore,
+    reference: pd.DataFrame,
+    config: RetrainingConfig,
+    *,
+    artifact_dir: Path,
+    data_dir: Path | None = None,
+    trigger: str = "manual",
+    read_back: Sequence[str] = (),
+    on_fallback: Callable[[str], None] | None = None,
+) -> RetrainResult | ScenarioRetrain:
+    """Retrain on recent outcomes (:func:`retrain_challenger`); with too few of them for a
+    holdout, train on the scenario's data instead, as ``riskloop run`` does, and let the
+    registration gate decide — a retrain that is asked for is never a no-op.
+
+    Parameters
+    ----------
+    data_dir : Path, optional
+        Folder for the fallback pipeline's produced data (default: the catalog's ``data/``).
+    read_back : sequence of str
+        Catalog datasets the fallback returns in :attr:`ScenarioRetrain.outputs`.
+    on_fallback : callable, optional
+        Called with the reason before the fallback pipeline starts (it takes minutes).
+
+    Other parameters are those of :func:`retrain_challenger`.
+    """
+    from riskloop.pipelines.runner import run_pipeline
+
+    try:
+        return retrain_challenger(
+            project_dir, scenario_file, scenario, store, reference, config,
+            artifact_dir=artifact_dir, trigger=trigger,
+        )  # fmt: skip
+    except NotEnoughOutcomesError as error:
+        reason = str(error)
+    if on_fallback is not None:
+        on_fallback(reason)
+    outputs = run_pipeline(
+        project_dir, scenario_file=scenario_file, data_dir=data_dir, read_back=read_back
+    )
+    return ScenarioRetrain(reason, outputs)
 
 
 # --------------------------------------------------------------------------- aliases
