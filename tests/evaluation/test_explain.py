@@ -39,14 +39,6 @@ def _setup(X):
     return ExplanationSetup.from_training_matrix(X, n_sample=30, seed=0)
 
 
-def _hgbt():
-    try:
-        from riskloop.scratch.gbdt import HistGradientBoostingClassifier
-    except ImportError:  # pragma: no cover - another helper is finishing it
-        pytest.skip("riskloop.scratch HistGradientBoostingClassifier is not importable yet")
-    return HistGradientBoostingClassifier(max_iter=20, random_state=0)
-
-
 def _lightgbm():
     import lightgbm
 
@@ -66,7 +58,11 @@ MODELS = {
         "tree",
         "probability",
     ),
-    "scratch_hgbt": (_hgbt, "tree", "log_odds"),
+    "scratch_hgbt": (
+        lambda: scratch.HistGradientBoostingClassifier(max_iter=20, random_state=0),
+        "tree",
+        "log_odds",
+    ),
     "lightgbm": (_lightgbm, "tree", "log_odds"),
     "agnostic_nb": (lambda: scratch.GaussianNB(), "agnostic", "probability"),
 }
