@@ -246,7 +246,8 @@ def register_logistic(root: Path, model_name: str) -> None:
     from riskloop import registry
     from riskloop.data.scenario import load_scenario
     from riskloop.pipelines.data_processing.nodes import split_applications, validate_and_clean
-    from riskloop.pipelines.training.nodes import train_scorer
+    from riskloop.pipelines.runner import run_in_memory
+    from riskloop.pipelines.training.pipeline import create_pipeline
 
     if registry.version_for_alias(model_name) is not None:
         return
@@ -254,16 +255,21 @@ def register_logistic(root: Path, model_name: str) -> None:
     raw = pd.read_csv(PROJECT_DIR / "data" / "01_raw" / "credit_data.csv")
     raw.attrs.update(source="credit_data.csv", sha256="benchmark")
     clean, lineage = validate_and_clean(raw, scenario)
-    train, _, _ = split_applications(
+    train, validation, _ = split_applications(
         clean, scenario, {"test_size": 0.2, "validation_size": 0.2, "seed": 42}
     )
-    scorer = train_scorer(
-        train,
-        scenario,
-        {"type": "sklearn_logistic_regression"},
-        {"sklearn_logistic_regression": {"C": 1.0, "max_iter": 1000}},
-        lineage,
-    )
+    # the training pipeline's own nodes, with one candidate and its fixed parameters
+    inputs = {
+        "train": train,
+        "validation": validation,
+        "scenario": scenario,
+        "params:model": {"type": "sklearn_logistic_regression"},
+        "params:tuning": {"folds": 3, "seed": 42, "n_bootstrap": 50},
+        "params:candidates": {"sklearn_logistic_regression": {"C": 1.0, "max_iter": 1000}},
+        "params:search_spaces": {},
+        "data_lineage": lineage,
+    }
+    scorer = run_in_memory(create_pipeline(), inputs, ["selected_scorer"])["selected_scorer"]
     registry.use_experiment("serving-benchmark", root / "mlartifacts")
     with mlflow.start_run(run_name="serving-benchmark-logistic"):
         info = registry.register_scorer(scorer, model_name, tags={})

@@ -91,17 +91,53 @@ def trained_project(tmp_path_factory, credit_scenario) -> Iterator[TrainedProjec
 
 
 @pytest.fixture(scope="session")
-def credit_scorer(credit_scenario):
-    """A scorer trained in-process on the bundled data, without MLflow (fast)."""
+def credit_splits(credit_scenario) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The bundled data validated, cleaned and split by the data-processing nodes."""
     from riskloop.pipelines.data_processing.nodes import split_applications, validate_and_clean
-    from riskloop.pipelines.training.nodes import train_scorer
 
     raw = pd.read_csv(CREDIT_CSV)
     raw.attrs.update(source=str(CREDIT_CSV), sha256="test")
-    clean, lineage = validate_and_clean(raw, credit_scenario)
-    train, _, _ = split_applications(
+    clean, _ = validate_and_clean(raw, credit_scenario)
+    return split_applications(
         clean, credit_scenario, {"test_size": 0.2, "validation_size": 0.2, "seed": 42}
     )
-    model = {"type": "sklearn_logistic_regression"}
-    candidates = {"sklearn_logistic_regression": {"C": 1.0, "max_iter": 1000}}
-    return train_scorer(train, credit_scenario, model, candidates, lineage)
+
+
+def train_one_candidate(
+    scenario,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    candidate: str,
+    params: dict,
+    tuning: dict | None = None,
+):
+    """A scorer of one candidate with fixed ``params`` (no search), built by the training
+    pipeline itself — tuning's cross-validation, calibration and the profit threshold on
+    ``validation`` — in memory, without MLflow: the same nodes as ``riskloop run``."""
+    from riskloop.pipelines.runner import run_in_memory
+    from riskloop.pipelines.training.pipeline import create_pipeline
+
+    inputs = {
+        "train": train,
+        "validation": validation,
+        "scenario": scenario,
+        "params:model": {"type": candidate},
+        "params:tuning": {"folds": 3, "seed": 42, "n_bootstrap": 50, **(tuning or {})},
+        "params:candidates": {candidate: params},
+        "params:search_spaces": {},
+        "data_lineage": {"sha256": "test"},
+    }
+    return run_in_memory(create_pipeline(), inputs, ["selected_scorer"])["selected_scorer"]
+
+
+@pytest.fixture(scope="session")
+def credit_scorer(credit_scenario, credit_splits):
+    """A logistic-regression scorer trained in-process on the bundled data, without MLflow."""
+    train, validation, _ = credit_splits
+    return train_one_candidate(
+        credit_scenario,
+        train,
+        validation,
+        "sklearn_logistic_regression",
+        {"C": 1.0, "max_iter": 1000},
+    )

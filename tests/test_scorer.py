@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from riskloop.scorer import Scorer, ScorerIntegrityError, artifact_digest, codec_name
-from tests.conftest import CREDIT_CSV
+from tests.conftest import CREDIT_CSV, train_one_candidate
 
 
 @pytest.fixture()
@@ -144,17 +144,18 @@ def test_scorer_saved_without_explanation_state_loads_without_reasons(
 
 
 def test_tree_scorer_explains_in_probability_and_survives_save_and_load(
-    tmp_path, credit_scenario, credit_rows
+    tmp_path, credit_scenario, credit_splits, credit_rows
 ):
-    from riskloop.pipelines.training.nodes import train_scorer
-
-    train = credit_rows.dropna(subset=["Status"]).head(150)
-    model = {"type": "scratch_decision_tree"}
-    params = {"scratch_decision_tree": {"max_depth": 4, "random_state": 0}}
-    scorer = train_scorer(train, credit_scenario, model, params, {"sha256": "t"})
+    train, validation, _ = credit_splits
+    scorer = train_one_candidate(
+        credit_scenario, train.head(600), validation.head(300), "scratch_decision_tree",
+        {"max_depth": 4, "random_state": 0},
+    )  # fmt: skip
     records = _records(credit_rows.head(10))
     explained = scorer.explain_records(records)
-    for row, p in zip(explained, scorer.score_records(records).probability, strict=True):
+    # explanations are of the uncalibrated tree's probability, not the calibrated score
+    tree = scorer.estimator.predict_proba(scorer.preprocessor.transform_records(records))[:, 1]
+    for row, p in zip(explained, tree, strict=True):
         assert row["output_space"] == "probability"
         assert row["base_value"] + sum(row["contributions"].values()) == pytest.approx(p, abs=1e-6)
     scorer.save(tmp_path / "tree")

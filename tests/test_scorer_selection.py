@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 
 from riskloop.evaluation.calibration import IsotonicCalibrator, PlattCalibrator
-from riskloop.pipelines.training.nodes import train_scorer
 from riskloop.scorer import Scorer
+from tests.conftest import train_one_candidate
 
 
 def test_calibrator_is_applied_and_survives_save_load(credit_scorer, credit_frame, tmp_path):
     frame = credit_frame.head(50)
-    raw = credit_scorer.predict_proba(frame)
+    raw = dataclasses.replace(credit_scorer, calibrator=None).predict_proba(frame)
     for calibrator in (
         PlattCalibrator(0.5, -0.2),
         IsotonicCalibrator((0.0, 0.5, 1.0), (0.1, 0.2, 0.9)),
@@ -32,13 +32,13 @@ def test_calibrator_is_applied_and_survives_save_load(credit_scorer, credit_fram
     assert not any(p.suffix == ".pkl" for p in tmp_path.rglob("*"))
 
 
-def test_lightgbm_scorer_round_trips_as_text(credit_scenario, credit_frame, tmp_path):
-    frame = credit_frame.astype({c: "string" for c in ("Home", "Marital", "Records", "Job")})
-    scorer = train_scorer(
-        frame.iloc[:2000], credit_scenario, {"type": "lightgbm"},
-        {"lightgbm": {"n_estimators": 30, "num_leaves": 7, "random_state": 0}}, {"sha256": "t"},
+def test_lightgbm_scorer_round_trips_as_text(credit_scenario, credit_splits, tmp_path):
+    train, validation, test = credit_splits
+    scorer = train_one_candidate(
+        credit_scenario, train, validation, "lightgbm",
+        {"n_estimators": 30, "num_leaves": 7, "random_state": 0},
     )  # fmt: skip
-    test = frame.iloc[2000:2300]
+    test = test.head(300)
     before = scorer.predict_proba(test)
     scorer.save(tmp_path / "s")
     assert (tmp_path / "s" / "estimator" / "model.txt").read_text().startswith("tree")

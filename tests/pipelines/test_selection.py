@@ -2,24 +2,18 @@
 candidate on validation, and its threshold is the most profitable fair one."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from riskloop.data.schema import target_vector
 from riskloop.evaluation import business
-from riskloop.pipelines.data_processing.nodes import split_applications, validate_and_clean
-from riskloop.pipelines.training.nodes import fairness_constraint, select_and_calibrate
-from tests.conftest import CREDIT_CSV
+from riskloop.pipelines.runner import run_in_memory
+from riskloop.pipelines.training.pipeline import create_pipeline
+from riskloop.pipelines.training.selection import fairness_constraint
 
 
 @pytest.fixture(scope="module")
-def selection(credit_scenario):
-    raw = pd.read_csv(CREDIT_CSV)
-    raw.attrs.update(source=str(CREDIT_CSV), sha256="test")
-    clean, lineage = validate_and_clean(raw, credit_scenario)
-    train, validation, _ = split_applications(
-        clean, credit_scenario, {"test_size": 0.2, "validation_size": 0.2, "seed": 42}
-    )
+def selection(credit_scenario, credit_splits):
+    train, validation, _ = credit_splits
     model = {
         "type": "select",
         "candidates": ["sklearn_logistic_regression", "scratch_decision_tree"],
@@ -30,10 +24,19 @@ def selection(credit_scenario):
         "scratch_decision_tree": {"max_depth": 4, "min_samples_leaf": 20, "random_state": 0},
     }
     spaces = {"scratch_decision_tree": {"max_depth": {"low": 2, "high": 6, "int": True}}}
-    scorer, comparison, baselines = select_and_calibrate(
-        train, validation, credit_scenario, model, tuning, candidates, spaces, lineage
-    )
-    return scorer, comparison, baselines, validation
+    inputs = {
+        "train": train,
+        "validation": validation,
+        "scenario": credit_scenario,
+        "params:model": model,
+        "params:tuning": tuning,
+        "params:candidates": candidates,
+        "params:search_spaces": spaces,
+        "data_lineage": {"sha256": "test"},
+    }
+    outputs = ["selected_scorer", "model_comparison", "baseline_policies"]
+    trained = run_in_memory(create_pipeline(), inputs, outputs)
+    return (*(trained[name] for name in outputs), validation)
 
 
 def test_the_most_profitable_candidate_is_selected(selection):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kedro.pipeline import Pipeline
 
 
 def run_pipeline(
@@ -30,7 +33,32 @@ def run_pipeline(
     if data_dir is not None:
         runtime_params["data_dir"] = str(data_dir)
     bootstrap_project(project_dir)
-    with KedroSession.create(project_path=project_dir, runtime_params=runtime_params) as session:
+    session = KedroSession.create(project_path=project_dir, runtime_params=runtime_params)
+    # `with session` (not `as`): Kedro types __enter__ as its abstract base, which has no run()
+    with session:
         session.run(pipeline_name=pipeline_name)
         catalog = session.load_context().catalog
         return {name: catalog.load(name) for name in read_back}
+
+
+def run_in_memory(
+    pipeline: Pipeline, inputs: dict[str, Any], outputs: Iterable[str]
+) -> dict[str, Any]:
+    """Run ``pipeline`` on in-memory ``inputs`` (dataset name → data, parameters as
+    ``params:<name>``) without a project, a catalog file or hooks (so no MLflow), and return
+    the datasets named in ``outputs``. The same nodes as a project run, on data at hand."""
+    from kedro.io import DataCatalog, MemoryDataset
+    from kedro.runner import SequentialRunner
+
+    class KeptDataset(MemoryDataset):
+        """Kept to the end of the run, where the runner would release it after its last use."""
+
+        def _release(self) -> None:
+            pass
+
+    wanted = list(outputs)
+    catalog = DataCatalog({name: MemoryDataset(data) for name, data in inputs.items()})
+    for name in wanted:
+        catalog[name] = KeptDataset()
+    SequentialRunner().run(pipeline, catalog)
+    return {name: catalog.load(name) for name in wanted}

@@ -40,7 +40,22 @@ class TuningResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class FittedCandidate:
+    """A tuned candidate refitted on the whole training split: the ``features → model``
+    pipeline, the input columns it reads and how long the fit took."""
+
+    pipeline: Pipeline
+    inputs: list[str]
+    fit_seconds: float
+
+    def probability(self, frame: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated probability of the positive (risky) class for each row of ``frame``."""
+        return np.asarray(self.pipeline.predict_proba(frame[self.inputs])[:, 1])
+
+
 def make_pipeline(name: str, params: dict[str, Any], schema: InputSchema) -> Pipeline:
+    """An unfitted ``features → model`` pipeline of candidate ``name`` for inputs ``schema``."""
     return Pipeline(
         [
             (
@@ -50,6 +65,16 @@ def make_pipeline(name: str, params: dict[str, Any], schema: InputSchema) -> Pip
             ("model", build_estimator(name, params)),
         ]
     )
+
+
+def fit_candidate(
+    name: str, params: dict[str, Any], frame: pd.DataFrame, y: np.ndarray, schema: InputSchema
+) -> FittedCandidate:
+    """Fit candidate ``name`` with ``params`` on the ``schema`` inputs of all of ``frame`` (its
+    target ``y``), timed."""
+    started = time.perf_counter()
+    pipeline = make_pipeline(name, params, schema).fit(frame[schema.names], y)
+    return FittedCandidate(pipeline, list(schema.names), time.perf_counter() - started)
 
 
 def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
