@@ -51,27 +51,35 @@ def _error(response, status):
 
 
 # ---- scoring, reasons, preview
-def test_score_returns_reasons_matching_the_scorer(client, credit_scorer):
-    body = client.post("/v1/score", json=APPLICANT).json()
-    expected = credit_scorer.score_records(
-        [{**dict.fromkeys(credit_scorer.input_schema.names), **APPLICANT}]
-    )
-    want = expected.reasons[0] if expected.reasons is not None else []
-    assert [r["feature"] for r in body["reasons"]] == [r["feature"] for r in want]
+def _declined_applicant(scorer, frame) -> dict:
+    """The first applicant of the bundled data the scorer declines."""
+    rows = frame.drop(columns="Status")
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    decisions = scorer.score_records(records)
+    return records[decisions.decision.index("decline")]
+
+
+def test_a_declined_applicant_gets_the_scorers_reasons(client, credit_scorer, credit_frame):
+    applicant = _declined_applicant(credit_scorer, credit_frame)
+    body = client.post("/v1/score", json=applicant).json()
+    assert body["decision"] == "decline" and body["threshold"] == credit_scorer.threshold
+    expected = credit_scorer.score_records([applicant]).reasons
+    assert expected is not None, "the scorer gives no reasons"
+    [want] = expected
+    assert len(body["reasons"]) >= 1, "a decline must say why"
+    assert [(r["feature"], r["text"]) for r in body["reasons"]] == [
+        (r["feature"], r["text"]) for r in want
+    ]
     assert [r["contribution"] for r in body["reasons"]] == pytest.approx(
-        [r["contribution"] for r in want]
+        [r["contribution"] for r in want], abs=1e-12
     )
-    assert body["threshold"] == credit_scorer.threshold
+    assert body["reasons"][0]["contribution"] > 0  # the first reason pushes toward decline
 
 
 def test_reasons_are_an_empty_list_when_the_scorer_cannot_explain(credit_scorer, store):
     from dataclasses import replace
 
-    silent = (
-        replace(credit_scorer, explanation=None)
-        if hasattr(credit_scorer, "explanation")
-        else credit_scorer
-    )
+    silent = replace(credit_scorer, explanation=None)
     with TestClient(_app(silent, store)) as c:
         body = c.post("/v1/score", json={**APPLICANT, "application_id": "quiet"}).json()
         assert body["reasons"] == []
@@ -90,8 +98,6 @@ def test_preview_scores_without_logging(client, store):
 
 # ---- explanations
 def test_explain_returns_the_stored_additive_breakdown(client, store, credit_scorer):
-    if not hasattr(credit_scorer, "explain_records"):
-        pytest.skip("the scorer has no explain_records yet")
     client.post("/v1/score", json={**APPLICANT, "application_id": "why-1"})
     response = client.get("/v1/explain/why-1")
     assert response.status_code == 200, response.text
@@ -393,27 +399,6 @@ def test_sqlite_log_runs_in_wal_mode(tmp_path):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-
-
-def test_an_older_log_gains_the_new_columns(tmp_path):
-    from sqlalchemy import text
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(
-            text(
-                "CREATE TABLE predictions (id INTEGER PRIMARY KEY, application_id VARCHAR(64)"
-                " NOT NULL UNIQUE, received_at DATETIME NOT NULL, model_name VARCHAR(200) NOT"
-                " NULL, model_version VARCHAR(32) NOT NULL, inputs JSON NOT NULL, probability"
-                " FLOAT NOT NULL, decision VARCHAR(16) NOT NULL, threshold FLOAT NOT NULL,"
-                " latency_ms FLOAT)"
-            )
-        )
-    engine.dispose()
-    store = PredictionStore(url)
-    store.append([_record("after-upgrade")])
-    assert store.get("after-upgrade")["reasons"] is None
 
 
 def test_probabilities_are_identical_to_the_dataframe_path(client, credit_scorer, credit_frame):

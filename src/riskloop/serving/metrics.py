@@ -109,6 +109,10 @@ class ServiceMetrics:
         for decision in decisions:
             self.decisions.labels(decision=decision, model_version=version).inc()
 
+    def count_log_failure(self, error: Exception) -> None:
+        """One batch of prediction-log rows could not be written (its requests answer 503)."""
+        self.log_write_failures.inc()
+
     def record_log_batch(self, rows: int) -> None:
         self.log_rows.inc(rows)
         self.log_batches.inc()

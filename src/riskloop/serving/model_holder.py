@@ -36,7 +36,9 @@ class LoadedModel:
     def __post_init__(self) -> None:
         request_model = applicant_model(self.scorer.input_schema)
         object.__setattr__(self, "request_model", request_model)
-        object.__setattr__(self, "batch_adapter", TypeAdapter(list[request_model]))
+        # the request type is built at run time, so mypy cannot check it as a type
+        batch_adapter = TypeAdapter(list[request_model])  # type: ignore[valid-type]
+        object.__setattr__(self, "batch_adapter", batch_adapter)
         object.__setattr__(self, "loaded_at", datetime.now(UTC))
 
     def typical_record(self) -> dict[str, Any]:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from riskloop.serving.model_holder import ModelHolder
 from riskloop.store import MonitoringStore
 
 TRIGGER_EVENT = "trigger"  # the kind riskloop.monitoring.monitor writes
@@ -118,6 +119,20 @@ class MonitorGauges(Collector):
         self._lock = threading.Lock()
         self._cached: tuple[float, tuple[str, str] | None, dict[str, Any]] = (-1e18, None, {})
 
+    @classmethod
+    def of_holder(
+        cls, monitoring: MonitoringStore, holder: ModelHolder, refresh_s: float
+    ) -> MonitorGauges:
+        """Gauges of whichever model ``holder`` serves at each scrape."""
+
+        def in_service() -> tuple[str, str, Any] | None:
+            model = holder.current
+            if model is None:
+                return None
+            return model.name, model.version, model.scorer.metadata.get("trained_at")
+
+        return cls(monitoring, in_service, refresh_s)
+
     def _latest(self, name: str, version: str) -> dict[str, Any]:
         now = time.monotonic()
         with self._lock:
@@ -132,7 +147,7 @@ class MonitorGauges(Collector):
             self._cached = (now, (name, version), latest)
             return latest
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         model = self.current_model()
         trained = GaugeMetricFamily(
             "riskloop_model_trained_timestamp_seconds",
@@ -159,8 +174,9 @@ class MonitorGauges(Collector):
             for metric, gauge in gauges.items():
                 if metrics.get(metric) is not None:
                     gauge.add_metric([], metrics[metric])
-            if latest.get("computed_at"):
-                last_run.add_metric([], _timestamp(latest["computed_at"]))
+            computed_at = _timestamp(latest.get("computed_at"))
+            if computed_at is not None:
+                last_run.add_metric([], computed_at)
         yield trained
         yield psi
         yield from gauges.values()

@@ -197,7 +197,8 @@ class EventLoopGroupCommitter:
     def _flush(self) -> None:
         self._scheduled = False
         while self._pending:
-            batch, rows = [], 0
+            batch: list[tuple[list[PredictionRecord], asyncio.Future]] = []
+            rows = 0
             while self._pending and (not batch or rows < self.max_batch_rows):
                 item = self._pending.pop(0)
                 batch.append(item)

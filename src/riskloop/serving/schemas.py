@@ -38,7 +38,7 @@ def applicant_model(schema: InputSchema) -> type[BaseModel]:
                 description=feature.description,
             )
         else:
-            kind = Literal[tuple(feature.categories or ())]  # type: ignore[misc]
+            kind = Literal[tuple(feature.categories or ())]
             constraint = Field(
                 ... if not feature.nullable else None, description=feature.description
             )
@@ -66,14 +66,6 @@ class ScoreResponse(BaseModel):
         description="the inputs pushing hardest toward decline, strongest first;"
         " empty when the model cannot explain itself",
     )
-
-
-class BatchRequest(BaseModel):
-    """Documentation of the batch body; rows are validated one by one against the model."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    applications: list[dict[str, Any]] = Field(min_length=1)
 
 
 class BatchResponse(BaseModel):

@@ -1,0 +1,83 @@
+"""The limits and switches of one service instance.
+
+The settings that exist in :class:`riskloop.settings.Settings` (``RISKLOOP_*``) take their
+defaults from there, so a default is written once; :meth:`ServiceConfig.from_settings` is how
+``riskloop serve`` fills it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskloop.settings import Settings
+
+
+def _default(name: str) -> Any:
+    """The default of the ``Settings`` field ``name``."""
+    return field(default=Settings.model_fields[name].default)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Limits and switches of one service instance.
+
+    Parameters
+    ----------
+    admin_token : str, optional
+        Bearer token of the admin routes; when None the admin routes do not exist.
+    max_body_bytes : int
+        Larger request bodies are refused with 413 before they are read.
+    max_batch_rows : int
+        Most applications in one ``/v1/score/batch`` request (more: 413).
+    reload_interval_s : float
+        How often to ask the registry whether the champion alias moved; 0 = never (the admin
+        reload route still works). An app built in process (tests, the drift simulator) only
+        reloads when told, hence 0 here; ``riskloop serve`` uses the setting (60 s).
+    log_max_batch_rows : int
+        Most prediction-log rows per group commit.
+    log_linger_ms : float
+        How long the log writer thread waits to fill a batch (0: write what is queued at once).
+    log_in_event_loop : bool, optional
+        Commit the log in the event loop (:class:`EventLoopGroupCommitter`) rather than in a
+        writer thread (:class:`GroupCommitWriter`); None (default): in the loop for SQLite,
+        in a thread for a database across a network.
+    monitor_refresh_s : float
+        The monitor's results behind the Prometheus gauges are re-read at most this often.
+    monitor_rules : tuple of dict
+        The monitor's alert rules (name, metric, above/below, k, n), shown with its results by
+        ``GET /v1/monitoring`` so the UI can draw their thresholds.
+    shadow_alias : str, optional
+        Registry alias of a shadow model (e.g. ``challenger``): it also scores every logged
+        application after the answer is computed, its scores go to ``shadow_predictions`` and
+        are never returned; None (default): no shadow scoring.
+    """
+
+    admin_token: str | None = _default("admin_token")
+    max_body_bytes: int = _default("max_body_bytes")
+    max_batch_rows: int = _default("max_batch_rows")
+    reload_interval_s: float = 0.0
+    log_max_batch_rows: int = _default("log_max_batch_rows")
+    log_linger_ms: float = _default("log_linger_ms")
+    log_in_event_loop: bool | None = None
+    monitor_refresh_s: float = 30.0
+    monitor_rules: tuple[dict[str, Any], ...] = ()
+    shadow_alias: str | None = _default("shadow_alias")
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, monitor_rules: tuple[dict[str, Any], ...] = ()
+    ) -> ServiceConfig:
+        """The service's configuration from the settings (``RISKLOOP_*``) and the monitor's
+        alert rules (read from ``monitoring.yml`` by the caller)."""
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        return cls(
+            admin_token=token or None,
+            max_body_bytes=settings.max_body_bytes,
+            max_batch_rows=settings.max_batch_rows,
+            reload_interval_s=settings.reload_interval_s,
+            log_max_batch_rows=settings.log_max_batch_rows,
+            log_linger_ms=settings.log_linger_ms,
+            monitor_rules=monitor_rules,
+            shadow_alias=settings.shadow_alias or None,
+        )

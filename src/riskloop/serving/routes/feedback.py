@@ -1,0 +1,48 @@
+"""Outcomes: what happened to a scored application (in credit, months later)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends
+
+from riskloop.serving.dependencies import get_store
+from riskloop.serving.errors import APIError, documented_errors
+from riskloop.serving.schemas import FeedbackRequest, FeedbackResponse
+from riskloop.store import DuplicateLabelError, PredictionStore, UnknownApplicationError
+
+router = APIRouter(tags=["outcomes"])
+
+
+@router.post(
+    "/v1/feedback",
+    response_model=FeedbackResponse,
+    responses=documented_errors(404, 409, 413, 422),
+)
+def feedback(
+    outcome: FeedbackRequest, store: PredictionStore = Depends(get_store)
+) -> FeedbackResponse:
+    """Record the observed outcome of a scored application (in credit, months later).
+    An unknown application_id is 404; a second outcome for the same one is 409."""
+    received_at = datetime.now(UTC)
+    try:
+        store.add_label(outcome.application_id, outcome.outcome, received_at, outcome.observed_at)
+    except UnknownApplicationError:
+        raise APIError(
+            404,
+            "unknown_application",
+            f"no application {outcome.application_id!r} was scored; outcomes can only be"
+            " recorded for logged applications",
+        ) from None
+    except DuplicateLabelError:
+        raise APIError(
+            409,
+            "duplicate_outcome",
+            f"an outcome for {outcome.application_id!r} is already recorded",
+        ) from None
+    return FeedbackResponse(
+        application_id=outcome.application_id,
+        outcome=outcome.outcome,
+        observed_at=outcome.observed_at,
+        received_at=received_at,
+    )
