@@ -15,9 +15,18 @@ def test_split_is_stratified_disjoint_and_reproducible(credit_frame, credit_scen
     for part in (train, validation, test):
         assert (part["Status"] == "bad").mean() == pytest.approx(1254 / 4454, abs=0.002)
     again = split_applications(clean, credit_scenario, SPLIT)
-    pd.testing.assert_frame_equal(again[2], test)
-    keys = [tuple(r) for r in pd.concat([train, validation, test]).astype(str).to_numpy()]
-    assert len(keys) == 4454
+    for part, repeated in zip((train, validation, test), again, strict=True):
+        pd.testing.assert_frame_equal(repeated, part)
+    # every application lands in exactly one part, unchanged: split the file with each row's
+    # position attached, then match the parts back to it by that id
+    numbered = clean.assign(row_id=range(len(clean)))
+    ids = [part["row_id"] for part in split_applications(numbered, credit_scenario, SPLIT)]
+    for i, first in enumerate(ids):
+        for second in ids[i + 1 :]:
+            assert not set(first) & set(second), "an application is in two parts of the split"
+    assert sorted(pd.concat(ids)) == list(range(len(clean)))
+    for part, part_ids in zip((train, validation, test), ids, strict=True):
+        pd.testing.assert_frame_equal(part, clean.iloc[part_ids.to_numpy()].reset_index(drop=True))
 
 
 def test_clean_drops_configured_columns(credit_frame, credit_scenario):
