@@ -108,16 +108,32 @@ def _load_lightgbm(meta: Mapping[str, Any], directory: Path) -> Any:
     return LightGBMBooster(lightgbm.Booster(model_str=(directory / "model.txt").read_text()))
 
 
+def _save_ft_transformer(estimator: Any, directory: Path) -> dict[str, Any]:
+    # A trained riskloop.deep classifier is stored as its NumPy export: serving needs no torch.
+    network = getattr(estimator, "network_", estimator)
+    network.save(directory / "network")
+    return {}
+
+
+def _load_ft_transformer(meta: Mapping[str, Any], directory: Path) -> Any:
+    from riskloop.scratch.ft_transformer import FTTransformerNetwork
+
+    return FTTransformerNetwork.load(directory / "network")
+
+
 Codec = tuple[Callable[[Any, Path], dict[str, Any]], Callable[[Mapping[str, Any], Path], Any]]
 CODECS: dict[str, Codec] = {
     "sklearn.LogisticRegression": (_save_sklearn_logistic, _load_sklearn_logistic),
     "riskloop.scratch": (_save_scratch, _load_scratch),
     "lightgbm": (_save_lightgbm, _load_lightgbm),
+    "ft_transformer": (_save_ft_transformer, _load_ft_transformer),
 }
 
 
 def codec_name(estimator: Any) -> str:
     module = type(estimator).__module__
+    if module in ("riskloop.deep.estimator", "riskloop.scratch.ft_transformer"):
+        return "ft_transformer"
     if module.startswith("riskloop.scratch"):
         return "riskloop.scratch"
     if module.startswith("sklearn.linear_model") and type(estimator).__name__ == (

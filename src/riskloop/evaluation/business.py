@@ -68,6 +68,14 @@ def approval_gain(
     return np.where(bad, -costs.loss_given_default * exposure, earned)
 
 
+def decision_costs(frame: pd.DataFrame, y_bad: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """What a wrong decision on each row costs: |g_i| — approving a row that defaults loses
+    LGD·E, declining one that repays forgoes margin·E·T. The weights of a cost-sensitive loss
+    (:class:`riskloop.deep.estimator.FTTransformerClassifier`)."""
+    exposure, term = exposure_and_term(frame, scenario)
+    return np.abs(approval_gain(y_bad, exposure, term, scenario.costs))
+
+
 def row_profit(
     y_bad: np.ndarray,
     approved: np.ndarray,
