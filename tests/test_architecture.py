@@ -30,7 +30,6 @@ LAYERS = {
     "monitoring": 4,
     "retraining": 5,
     "cli": 6,
-    "cli_render": 6,
 }
 
 

@@ -1,6 +1,6 @@
 """What the ``riskloop`` commands print: rich tables and verdict lines, and nothing else.
 
-The commands in :mod:`riskloop.cli` decide what to run; these functions only lay out what came
+The commands of :mod:`riskloop.cli` decide what to run; these functions only lay out what came
 back, on :data:`console` (stdout) — messages for a person who must act go to :data:`err`.
 """
 

@@ -1,0 +1,132 @@
+"""``riskloop monitor``: one monitor run, or one every interval until stopped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from riskloop.cli import render
+from riskloop.cli.common import (
+    ScenarioOption,
+    build_settings,
+    fail,
+    load_scenario_or_fail,
+    loop_store,
+)
+from riskloop.cli.render import console, err
+
+if TYPE_CHECKING:
+    from riskloop.data.scenario import Scenario
+    from riskloop.monitoring.config import MonitorConfig
+    from riskloop.settings import Settings
+
+
+def monitor(
+    every: Annotated[
+        str | None,
+        typer.Option(help="run again every interval (30s, 5m, 1h) until Ctrl-C or SIGTERM"),
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option(help="with --every: stop after this many runs")
+    ] = None,
+    window: Annotated[
+        int | None, typer.Option(help="windows of N logged applications (overrides the config)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="monitor configuration (default conf/base/monitoring.yml)")
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(help="the API to read error rate and log failures from (its /metrics)"),
+    ] = None,
+    scenario: ScenarioOption = None,
+) -> None:
+    """Drift, delayed-label performance, label-free estimates, fairness and service health per
+    window of the prediction log; alert rules with hysteresis (docs/monitoring.md)."""
+    import signal
+    import threading
+
+    from riskloop.monitoring.config import load_monitor_config
+    from riskloop.monitoring.monitor import parse_interval
+
+    settings = build_settings(scenario)
+    scenario_ = load_scenario_or_fail(settings)
+    try:
+        interval = parse_interval(every) if every is not None else None
+        monitor_config = load_monitor_config(config or settings.monitoring_config_path)
+        if window is not None:
+            monitor_config = monitor_config.with_windows(by="count", size=window)
+    except ValueError as error:
+        fail(str(error))
+    if interval is None:
+        if not _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=False):
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    runs = 0
+    try:
+        while not stop.is_set():
+            console.print(f"[dim]{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC — monitor run[/]")
+            _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=True)
+            runs += 1
+            if max_runs is not None and runs >= max_runs:
+                break
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    console.print(f"Monitor stopped after {runs} run{'s' if runs != 1 else ''}.")
+
+
+def _monitor_once(
+    settings: Settings,
+    scenario: Scenario,
+    monitor_config: MonitorConfig,
+    api_url: str | None,
+    quiet_empty: bool,
+) -> bool:
+    """One monitor run with its printout; False when there was nothing to measure."""
+    from riskloop import registry
+    from riskloop.monitoring.drift import EmptyPredictionLogError
+    from riskloop.monitoring.monitor import MonitorRun, run_monitor_or_early_drift
+
+    model_name = scenario.model_name
+    registry.configure(settings.resolved_tracking_uri)
+    champion = registry.load_champion(model_name)
+    if champion is None:
+        fail(f"no champion registered for {model_name!r}: run `riskloop run` first")
+    scorer, info = champion
+    health = _service_health(api_url) if api_url else None
+    with loop_store(settings) as store:
+        try:
+            measured = run_monitor_or_early_drift(
+                store, scorer, model_name, info.version, monitor_config,
+                scenario=scenario, service_health=health,
+            )  # fmt: skip
+        except EmptyPredictionLogError as error:
+            (console.print if quiet_empty else err.print)(f"[yellow]{error}[/]", highlight=False)
+            return False
+    if isinstance(measured, MonitorRun):
+        render.print_monitor_run(measured)
+    else:
+        render.print_early_drift(measured)
+    return True
+
+
+def _service_health(api_url: str) -> dict[str, float | None] | None:
+    """Error rate and log failures from the API's /metrics; None (with a warning) when the API
+    cannot be read: the monitor still measures the log."""
+    import httpx
+
+    from riskloop.monitoring.service_health import scrape_service_health
+
+    try:
+        return scrape_service_health(httpx.get(f"{api_url}/metrics", timeout=10).text)
+    except httpx.HTTPError as error:
+        err.print(f"[yellow]could not read {api_url}/metrics ({error}); no service health[/]")
+        return None
