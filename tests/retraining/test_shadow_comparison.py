@@ -11,8 +11,8 @@ from sklearn.metrics import roc_auc_score
 
 from riskloop.data.schema import target_vector
 from riskloop.evaluation.gates import load_gate_thresholds
+from riskloop.retraining.comparison import compare, holdout_evidence
 from riskloop.retraining.config import RetrainingConfig
-from riskloop.retraining.workflow import compare, holdout_evidence
 from riskloop.scorer import APPROVE, DECLINE
 from riskloop.store import PredictionRecord, PredictionStore, ShadowStore
 from tests.conftest import PROJECT_DIR
