@@ -256,3 +256,15 @@ def worst_group_fairness_from_report(
         ratios.append(ratio)
         odds.append(difference)
     return (min(ratios) if ratios else None, max(odds) if odds else None)
+
+
+def validation_fairness(
+    fairness_report: dict[str, Any] | None, min_group_size: int
+) -> dict[str, float | None]:
+    """Worst demographic-parity ratio (``dp_ratio``) and equalised-odds difference
+    (``eo_difference``) on validation, the numbers the promotion gate reads, from the
+    evaluation's fairness report (its ``validation`` section), over groups of at least
+    ``min_group_size`` rows; None where the report has no such groups."""
+    section = (fairness_report or {}).get("validation") or {}
+    ratio, odds = worst_group_fairness_from_report(section.get("attributes"), min_group_size)
+    return {"dp_ratio": ratio, "eo_difference": odds}

@@ -13,7 +13,7 @@ import pandas as pd
 from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
 from riskloop.evaluation import business, policies
-from riskloop.evaluation.gates import worst_group_fairness_from_report
+from riskloop.evaluation.gates import validation_fairness
 from riskloop.evaluation.metrics import classification_metrics
 from riskloop.evaluation.model_card import render_model_card
 from riskloop.scorer import APPROVE, Scorer
@@ -79,7 +79,7 @@ def business_impact(
         decisions[policy["name"]] = policies.policy_decisions(policy, test)
     summary: dict[str, Any] = {}
     for name, approved in decisions.items():
-        entry = business.policy_summary(y, approved, exposure, term, costs)
+        entry: dict[str, Any] = business.policy_summary(y, approved, exposure, term, costs)
         profits = business.row_profit(y, approved, exposure, term, costs)
         entry["profit_ci"] = business.bootstrap_ci(profits, n_bootstrap=n_boot, seed=seed)
         summary[name] = entry
@@ -204,16 +204,6 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=default))
 
 
-def fairness_summary(
-    fairness_report: dict[str, Any] | None, min_group_size: int
-) -> dict[str, float | None]:
-    """Worst demographic-parity ratio and equalised-odds difference on validation (the numbers
-    the promotion gate reads), over groups of at least ``min_group_size`` rows."""
-    section = (fairness_report or {}).get("validation") or {}
-    ratio, odds = worst_group_fairness_from_report(section.get("attributes"), min_group_size)
-    return {"dp_ratio": ratio, "eo_difference": odds}
-
-
 def model_card(
     scorer: Scorer,
     metrics: dict[str, Any],
@@ -224,7 +214,7 @@ def model_card(
     """The model card (markdown), every number from this run."""
     meta, reports = scorer.metadata, scorer.reports
     comparison = reports.get("comparison", [])
-    worst = fairness_summary(fairness_report, scenario.fairness.min_group_size)
+    worst = validation_fairness(fairness_report, scenario.fairness.min_group_size)
     lines = []
     if worst["dp_ratio"] is not None:
         lines.append(

@@ -1,24 +1,45 @@
+from typing import Any
+
 from kedro.pipeline import Pipeline, node, pipeline
 
-from riskloop.pipelines.registration.nodes import register_scorer
+from riskloop.pipelines.registration.nodes import (
+    candidate_evidence,
+    champion_evidence,
+    promotion_decision,
+)
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(**kwargs: Any) -> Pipeline:
+    """Measure the scorer and the current champion (``champion``, from the registry) on the
+    validation split, apply the promotion gate, and save the decision to
+    ``registration_report``: that dataset registers the scorer in MLflow, moves the champion
+    alias when decided, and writes the report."""
     return pipeline(
         [
             node(
-                register_scorer,
+                candidate_evidence,
+                inputs=["scorer", "validation", "fairness_report", "scenario"],
+                outputs="candidate_evidence",
+                name="candidate_evidence",
+            ),
+            node(
+                champion_evidence,
+                inputs=["champion", "validation", "scenario"],
+                outputs="champion_evidence",
+                name="champion_evidence",
+            ),
+            node(
+                promotion_decision,
                 inputs=[
                     "scorer",
-                    "validation",
+                    "candidate_evidence",
+                    "champion_evidence",
                     "metrics",
-                    "fairness_report",
                     "scenario",
                     "params:registration",
-                    "params:promotion_gate",
                 ],
                 outputs="registration_report",
-                name="register_scorer",
-            )
+                name="promotion_decision",
+            ),
         ]
     )
