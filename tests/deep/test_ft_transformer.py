@@ -136,7 +136,7 @@ def test_weight_decay_spares_norms_biases_and_embeddings():
 def test_cost_sensitive_loss_moves_probabilities_towards_the_costly_class():
     X, y = _separable(300, seed=3)
     X = X + np.random.default_rng(1).normal(scale=1.5, size=X.shape)  # overlap the classes
-    params = dict(d_token=8, n_blocks=1, n_heads=2, max_epochs=15, random_state=0)
+    params = dict(d_token=8, n_blocks=1, n_heads=2, max_epochs=15, batch_size=32, random_state=0)
     plain = FTTransformerClassifier(**params).fit(X, y)
     costly_bad = np.where(y == 1, 10.0, 1.0)
     weighted = FTTransformerClassifier(**params, loss="cost_sensitive").fit(

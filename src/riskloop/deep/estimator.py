@@ -55,7 +55,7 @@ class FTTransformerClassifier(ClassifierMixin, BaseEstimator):
     weight_decay : float
         AdamW decoupled weight decay of the weight matrices (default 1e-5).
     batch_size : int
-        Rows per step (default 128).
+        Rows per step (default 256).
     max_epochs : int
         Upper bound on passes over the training rows (default 60).
     patience : int
@@ -83,7 +83,7 @@ class FTTransformerClassifier(ClassifierMixin, BaseEstimator):
         residual_dropout: float = 0.0,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-5,
-        batch_size: int = 128,
+        batch_size: int = 256,
         max_epochs: int = 60,
         patience: int = 8,
         validation_fraction: float = 0.15,

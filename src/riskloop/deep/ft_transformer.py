@@ -43,17 +43,22 @@ class FeatureTokenizer(nn.Module):
         self.cls = nn.Parameter(torch.empty(1, d_token))
         for parameter in self.parameters():
             _uniform_(parameter, d_token)
-        self.offsets = np.cumsum((0, *layout.category_sizes)).tolist()
+        # membership[l, j] = 1 when one-hot column l belongs to categorical feature j: all
+        # categorical tokens come from one einsum instead of a loop over features.
+        feature_of_level = np.repeat(np.arange(n_categorical), layout.category_sizes)
+        membership = np.zeros((n_levels, n_categorical))
+        membership[np.arange(n_levels), feature_of_level] = 1.0
+        self.register_buffer("membership", torch.as_tensor(membership, dtype=torch.float32))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         n_numeric = self.layout.n_numeric
         numeric = X[:, :n_numeric, None] * self.numeric_weight + self.numeric_bias
-        parts = [self.cls.expand(len(X), 1, -1), numeric]
-        for j, (start, stop) in enumerate(zip(self.offsets[:-1], self.offsets[1:], strict=True)):
-            one_hot = X[:, n_numeric + start : n_numeric + stop]
-            token = one_hot @ self.category_embeddings[start:stop] + self.category_bias[j]
-            parts.append(token[:, None, :])
-        return torch.cat(parts, dim=1)
+        one_hot = X[:, n_numeric:]
+        categorical = (
+            torch.einsum("nl,lj,ld->njd", one_hot, self.membership, self.category_embeddings)
+            + self.category_bias
+        )
+        return torch.cat([self.cls.expand(len(X), 1, -1), numeric, categorical], dim=1)
 
 
 class ReGLUFeedForward(nn.Module):
@@ -186,6 +191,6 @@ class FTTransformer(nn.Module):
         """The same network as float64 arrays for NumPy serving."""
         weights = {
             name: tensor.detach().to(torch.float64).cpu().numpy().copy()
-            for name, tensor in self.state_dict().items()
+            for name, tensor in self.named_parameters()
         }
         return FTTransformerNetwork(self.layout, self.n_heads, weights)
