@@ -39,6 +39,18 @@ def _scratch(class_name: str) -> Callable[..., Any]:
     return build
 
 
+def _ft_transformer(loss: str) -> Callable[..., Any]:
+    # The optional deep extra: importing riskloop.deep.estimator imports torch, so without it
+    # the candidate is "not available here" and the run skips it.
+    def build(**params: Any) -> Any:
+        from riskloop.deep.estimator import FTTransformerClassifier
+
+        return FTTransformerClassifier(**{"loss": loss, **params})
+
+    build.__name__ = f"ft_transformer_{loss}"
+    return build
+
+
 CANDIDATES: dict[str, Callable[..., Any]] = {
     "sklearn_logistic_regression": _sklearn_logistic_regression,
     "scratch_logistic_regression": _scratch("LogisticRegression"),
@@ -49,7 +61,15 @@ CANDIDATES: dict[str, Callable[..., Any]] = {
     "scratch_random_forest": _scratch("RandomForestClassifier"),
     "scratch_hist_gradient_boosting": _scratch("HistGradientBoostingClassifier"),
     "lightgbm": _lightgbm,
+    "ft_transformer": _ft_transformer("log_loss"),
+    "ft_transformer_cost_sensitive": _ft_transformer("cost_sensitive"),
 }
+
+
+def needs_costs(name: str) -> bool:
+    """Whether candidate ``name`` trains on the scenario's cost model (a cost-sensitive loss
+    weighted by each row's cost of a wrong decision), so a scenario without costs cannot use it."""
+    return bool(build_estimator(name).get_params().get("loss") == "cost_sensitive")
 
 
 def candidate_available(name: str) -> bool:

@@ -42,13 +42,14 @@ def tune_candidates(
     """
     schema = infer_input_schema(train, scenario)
     x_train, y_train = train[schema.names], target_vector(train, scenario)
+    costs = selection.decision_costs_or_none(train, y_train, scenario)
     folds, seed = int(tuning.get("folds", 3)), int(tuning.get("seed", 42))
     tuned = {}
-    for name in selection.candidate_names(model):
+    for name in selection.candidate_names(model, has_costs=costs is not None):
         trials, space = selection.tuning_budget(name, model, tuning, search_spaces)
         tuned[name] = tune_candidate(
             name, dict(candidates.get(name) or {}), space, x_train, y_train, schema,
-            folds=folds, trials=trials, seed=seed,
+            folds=folds, trials=trials, seed=seed, costs=costs,
         )  # fmt: skip
     return tuned
 
@@ -59,8 +60,9 @@ def fit_candidates(
     """Every tuned candidate refitted with its best parameters on the whole training split."""
     schema = infer_input_schema(train, scenario)
     y_train = target_vector(train, scenario)
+    costs = selection.decision_costs_or_none(train, y_train, scenario)
     return {
-        name: fit_candidate(name, result.params, train, y_train, schema)
+        name: fit_candidate(name, result.params, train, y_train, schema, costs)
         for name, result in tuned.items()
     }
 

@@ -33,7 +33,7 @@ from riskloop.evaluation import business, policies
 from riskloop.evaluation.calibration import Calibrator
 from riskloop.evaluation.gates import group_masks, worst_group_fairness
 from riskloop.evaluation.metrics import classification_metrics
-from riskloop.pipelines.training.candidates import candidate_available
+from riskloop.pipelines.training.candidates import candidate_available, needs_costs
 from riskloop.pipelines.training.tuning import TuningResult
 
 log = logging.getLogger(__name__)
@@ -74,18 +74,31 @@ class ThresholdChoice:
     source: str
 
 
-def candidate_names(model: dict[str, Any]) -> list[str]:
+def candidate_names(model: dict[str, Any], has_costs: bool = True) -> list[str]:
     """The candidates to fit: ``model.candidates`` that can be built here when ``model.type`` is
-    ``select``, else the one candidate it names."""
+    ``select``, else the one candidate it names. Without a cost model (``has_costs`` False) the
+    candidates whose loss is weighted by it are left out."""
     if model["type"] != SELECT:
         return [model["type"]]
     names = [n for n in model.get("candidates", []) if candidate_available(n)]
     skipped = sorted(set(model.get("candidates", [])) - set(names))
     if skipped:
         log.warning("candidates not available here, skipped: %s", ", ".join(skipped))
+    if not has_costs:
+        names = [n for n in names if not needs_costs(n)]
     if not names:
         raise ValueError("model.candidates names no candidate that can be built here")
     return names
+
+
+def decision_costs_or_none(
+    frame: pd.DataFrame, y: np.ndarray, scenario: Scenario
+) -> np.ndarray | None:
+    """Each row's cost of a wrong decision under the scenario's cost model (the weights of a
+    cost-sensitive loss); None when the scenario sets no costs."""
+    return (
+        business.decision_costs(frame, y, scenario) if business.has_cost_model(scenario) else None
+    )
 
 
 def tuning_budget(

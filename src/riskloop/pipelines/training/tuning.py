@@ -67,13 +67,42 @@ def make_pipeline(name: str, params: dict[str, Any], schema: InputSchema) -> Pip
     )
 
 
+def fit_pipeline(
+    pipeline: Pipeline, frame: pd.DataFrame, y: np.ndarray, costs: np.ndarray | None = None
+) -> Pipeline:
+    """Fit ``features → model`` on ``frame``: the features first, then the model on their matrix.
+
+    Two kinds of model need more than the matrix. A model that makes one token per feature
+    (the FT-Transformer) is told which columns are numbers and which one-hot blocks form one
+    categorical feature — known only once the features are fitted. A model trained on a
+    cost-sensitive loss gets ``costs``, each row's cost of a wrong decision
+    (:func:`riskloop.evaluation.business.decision_costs`), as its sample weights.
+    """
+    features, model = pipeline.named_steps["features"], pipeline.named_steps["model"]
+    matrix = features.fit_transform(frame)
+    params = model.get_params()
+    if "category_sizes" in params:
+        model.set_params(
+            n_numeric=len(features.numeric),
+            category_sizes=tuple(len(levels) for levels in features.categories_),
+        )
+    fit_params = {"sample_weight": costs} if params.get("loss") == "cost_sensitive" else {}
+    model.fit(matrix, y, **fit_params)
+    return pipeline
+
+
 def fit_candidate(
-    name: str, params: dict[str, Any], frame: pd.DataFrame, y: np.ndarray, schema: InputSchema
+    name: str,
+    params: dict[str, Any],
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    schema: InputSchema,
+    costs: np.ndarray | None = None,
 ) -> FittedCandidate:
     """Fit candidate ``name`` with ``params`` on the ``schema`` inputs of all of ``frame`` (its
-    target ``y``), timed."""
+    target ``y``; ``costs`` per row for cost-sensitive models), timed."""
     started = time.perf_counter()
-    pipeline = make_pipeline(name, params, schema).fit(frame[schema.names], y)
+    pipeline = fit_pipeline(make_pipeline(name, params, schema), frame[schema.names], y, costs)
     return FittedCandidate(pipeline, list(schema.names), time.perf_counter() - started)
 
 
@@ -102,13 +131,19 @@ def cross_validate(
     schema: InputSchema,
     folds: int,
     seed: int,
+    costs: np.ndarray | None = None,
 ) -> tuple[list[float], np.ndarray]:
     """Fold AUCs and the out-of-fold probability of every training row."""
     oof = np.empty(len(y), dtype=np.float64)
     aucs = []
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fit_rows, held_out in splitter.split(frame, y):
-        fitted = make_pipeline(name, params, schema).fit(frame.iloc[fit_rows], y[fit_rows])
+        fitted = fit_pipeline(
+            make_pipeline(name, params, schema),
+            frame.iloc[fit_rows],
+            y[fit_rows],
+            None if costs is None else costs[fit_rows],
+        )
         oof[held_out] = fitted.predict_proba(frame.iloc[held_out])[:, 1]
         aucs.append(float(roc_auc_score(y[held_out], oof[held_out])))
     return aucs, oof
@@ -124,6 +159,7 @@ def tune_candidate(
     folds: int,
     trials: int,
     seed: int,
+    costs: np.ndarray | None = None,
 ) -> TuningResult:
     """Search ``space`` for ``trials`` trials (the first = ``fixed``); best by mean fold AUC."""
     import optuna
@@ -135,7 +171,7 @@ def tune_candidate(
 
     def objective(trial: Any) -> float:
         params = {**fixed, **suggest(trial, space)}
-        aucs, oof = cross_validate(name, params, frame, y, schema, folds, seed)
+        aucs, oof = cross_validate(name, params, frame, y, schema, folds, seed, costs)
         results[trial.number] = (params, aucs, oof)
         return float(np.mean(aucs))
 
