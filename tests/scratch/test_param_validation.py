@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sklearn.utils import _param_validation as reference
 
-from riskloop.scratch import InvalidParameterError, registered_estimators
+from riskloop.scratch import InvalidParameterError, _base, registered_estimators
 from riskloop.scratch._validation import (
     Interval,
     Options,
@@ -184,3 +184,22 @@ def test_the_routine_names_the_first_broken_parameter():
     )
     with pytest.raises(ValueError, match="unknown parameter constraint 'booleans'"):
         validate_parameter_constraints({"a": ["booleans"]}, {"a": True}, "Thing")
+
+
+@pytest.mark.parametrize("name", ["RandomForestClassifier", "HistGradientBoostingClassifier"])
+def test_parameters_are_checked_once_per_fit_not_per_tree(monkeypatch, data, name):
+    calls = []
+    check = _base.validate_parameter_constraints
+
+    def counting(*args, **kwargs):
+        calls.append(args[2] if len(args) > 2 else kwargs["caller_name"])
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "validate_parameter_constraints", counting)
+    model = (
+        ESTIMATORS[name](max_iter=5)
+        if name.startswith("Hist")
+        else ESTIMATORS[name](n_estimators=5)
+    )
+    model.fit(*data)
+    assert calls == [name]

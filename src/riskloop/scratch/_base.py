@@ -72,6 +72,7 @@ class BaseEstimator:
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {}
+    _param_names: ClassVar[tuple[str, ...]]  # cached by _get_param_names, per class
     # Set by validate_data(reset=True) in fit; declared (not assigned) so that
     # hasattr() still tells a fitted estimator from an unfitted one.
     n_features_in_: int
@@ -87,6 +88,14 @@ class BaseEstimator:
     # ------------------------------------------------------------------ params
     @classmethod
     def _get_param_names(cls) -> list[str]:
+        # Read from the signature once per class: get_params runs at every fit
+        # (parameter validation), clone and repr.
+        if "_param_names" not in cls.__dict__:
+            cls._param_names = tuple(cls._read_param_names())
+        return list(cls._param_names)
+
+    @classmethod
+    def _read_param_names(cls) -> list[str]:
         init = cls.__init__
         if init is object.__init__:
             return []

@@ -214,19 +214,18 @@ class _ArrayLikes(Constraint):
         return "an array-like"
 
 
-def _booleans() -> Constraint:
-    return _AnyOf(_InstancesOf(bool), _InstancesOf(np.bool_))
-
-
-_SHORTHANDS = {
-    "boolean": _booleans,
-    "verbose": lambda: _AnyOf(Interval(Integral, 0, None, closed="left"), _booleans()),
-    "random_state": lambda: _AnyOf(
+_NONE = _NoneConstraint()
+_BOOLEANS = _AnyOf(_InstancesOf(bool), _InstancesOf(np.bool_))
+# Constraints hold no state, so one instance of each serves every fit.
+_SHORTHANDS: dict[str, Constraint] = {
+    "boolean": _BOOLEANS,
+    "verbose": _AnyOf(Interval(Integral, 0, None, closed="left"), _BOOLEANS),
+    "random_state": _AnyOf(
         Interval(Integral, 0, 2**32 - 1, closed="both"),
         _InstancesOf(np.random.RandomState),
-        _NoneConstraint(),
+        _NONE,
     ),
-    "array-like": _ArrayLikes,
+    "array-like": _ArrayLikes(),
 }
 
 
@@ -235,11 +234,11 @@ def make_constraint(spec: Any) -> Constraint:
     if isinstance(spec, Constraint):
         return spec
     if spec is None:
-        return _NoneConstraint()
+        return _NONE
     if isinstance(spec, type):
         return _InstancesOf(spec)
     if isinstance(spec, str) and spec in _SHORTHANDS:
-        return _SHORTHANDS[spec]()
+        return _SHORTHANDS[spec]
     raise ValueError(
         f"unknown parameter constraint {spec!r}; known shorthands: {sorted(_SHORTHANDS)}"
     )
