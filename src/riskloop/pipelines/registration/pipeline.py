@@ -37,6 +37,7 @@ def create_pipeline(**kwargs: Any) -> Pipeline:
                     "metrics",
                     "scenario",
                     "params:registration",
+                    "params:promotion_gate",
                 ],
                 outputs="registration_report",
                 name="promotion_decision",
