@@ -117,3 +117,19 @@ def test_shadow_load_failure_leaves_the_service_up(credit_scorer, store):
     with TestClient(app) as client:
         assert client.post("/v1/score", json=APPLICANT).status_code == 200
     assert holder.shadow is None and np.isclose(store.count(), 1)
+
+
+def test_a_batch_scored_off_the_event_loop_is_shadow_scored_too(credit_scorer, store):
+    # more than 32 rows: the batch is scored in a worker thread, and its rows are logged whole
+    app, _, _ = _app(credit_scorer, store, SquaredScorer(credit_scorer))
+    rows = [{**APPLICANT, "Age": 20 + i, "application_id": f"big-{i}"} for i in range(40)]
+    with TestClient(app) as client:
+        assert client.post("/v1/score/batch", json={"applications": rows}).status_code == 200
+    shadow = {r["application_id"]: r for r in ShadowStore(store.engine).rows("8")}
+    assert set(shadow) == {f"big-{i}" for i in range(40)}
+    champion = credit_scorer.predict_proba(
+        pd.DataFrame([r for r in rows]).drop(columns="application_id")
+    )
+    assert [shadow[f"big-{i}"]["probability"] for i in range(40)] == pytest.approx(
+        list(champion**2), abs=1e-12
+    )
