@@ -73,11 +73,21 @@ fi
 # The .env the machine gets: the secrets plus this deployment's address and image.
 rendered=$(mktemp)
 trap 'rm -f "$rendered"' EXIT
-grep -vE '^(RISKLOOP_SITE_ADDRESS|RISKLOOP_ACME_EMAIL|RISKLOOP_IMAGE)=' "$env_file" >"$rendered" || true
+grep -vE '^(RISKLOOP_SITE_ADDRESS|RISKLOOP_ACME_EMAIL|RISKLOOP_IMAGE|RISKLOOP_API_IMAGE)=' \
+    "$env_file" >"$rendered" || true
+# The API's image is published next to the full one: ghcr.io/OWNER/riskloop:v1 → riskloop-api:v1.
+if [ -n "$image" ] && [[ "$image" =~ ^(.+):([^:/]+)$ ]]; then
+    api_image="${BASH_REMATCH[1]}-api:${BASH_REMATCH[2]}"
+elif [ -n "$image" ]; then
+    api_image="$image-api"
+else
+    api_image=riskloop-api:local
+fi
 {
     echo "RISKLOOP_SITE_ADDRESS=${domain:-:80}"
     echo "RISKLOOP_ACME_EMAIL=$email"
     echo "RISKLOOP_IMAGE=${image:-riskloop:local}"
+    echo "RISKLOOP_API_IMAGE=$api_image"
 } >>"$rendered"
 if grep -q 'change-me' "$rendered"; then
     echo "error: $env_file still holds a change-me placeholder: set every secret" >&2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -43,3 +44,46 @@ def compose_binary() -> str:
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=60, **kwargs)
+
+
+def libpq_environment(database_url: str) -> dict[str, str]:
+    """This process's environment plus the libpq variables (PGHOST …) of ``database_url``'s
+    server, for createdb, psql, pg_dump and the backup scripts."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    environment = {
+        **os.environ,
+        "PGHOST": url.host or "127.0.0.1",
+        "PGPORT": str(url.port or 5432),
+        "PGUSER": url.username or "postgres",
+    }
+    if url.password:
+        environment["PGPASSWORD"] = url.password
+    return environment
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server the test started; kill it when it does not stop within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def built_images(tmp_path_factory) -> dict[str, str | float]:
+    """Both riskloop images built from a clean copy of this tree (the Docker tests share them).
+
+    Skips only where no Docker engine can be had (.ci/run installs and starts one).
+    """
+    from tests.deploy import containers
+
+    problem = containers.docker_engine_problem()
+    if problem:
+        pytest.skip(problem)
+    tree = containers.clean_tree(tmp_path_factory.mktemp("clean-tree"))
+    seconds = containers.build_images(tree)
+    return {"api": containers.API_IMAGE, "full": containers.FULL_IMAGE, "build_s": seconds}

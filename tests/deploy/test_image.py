@@ -46,7 +46,7 @@ def test_multi_stage_build_installs_from_the_lock_without_dev_dependencies():
     assert "uv sync --frozen --no-dev" in runs
     # the final stage copies the built environment instead of installing anything itself
     final = steps[max(i for i, (k, _) in enumerate(steps) if k == "FROM") :]
-    assert any(k == "COPY" and "--from=build /opt/venv" in a for k, a in final)
+    assert any(k == "COPY" and "--from=deps /opt/venv" in a for k, a in final)
     assert not any(k == "RUN" and "uv " in a for k, a in final)
 
 
@@ -81,3 +81,31 @@ def test_no_secrets_or_data_are_baked_in():
     }
     for source in re.findall(r"COPY (?!--from)(?:--\S+ )*(\S+)", DOCKERFILE.read_text()):
         assert any(source == a or source.startswith(a + "/") for a in allowed), source
+
+
+def test_two_targets_the_api_one_lean_and_the_stand_ins_use_the_dockerfiles_names():
+    steps = _instructions()
+    stages = {args.rsplit(" AS ", 1)[1] for keyword, args in steps if keyword == "FROM"}
+    assert {"api", "runtime", "build-api", "build"} <= stages
+    requirements = (DEPLOY_DIR / "docker" / "api-requirements.txt").read_text()
+    wanted = {line.split("[")[0].strip() for line in requirements.splitlines()}
+    wanted.discard("")
+    for training_only in ("kedro", "streamlit", "optuna", "lime", "fairlearn", "matplotlib"):
+        assert training_only not in wanted, training_only
+    # the stand-in script reads the base image names from the Dockerfile, never its own copy
+    script = (DEPLOY_DIR / "stand-in-images.sh").read_text()
+    assert "sed -n 's/^ARG PYTHON_IMAGE=//p' \"$dockerfile\"" in script
+
+
+def test_ci_publishes_images_only_after_the_tests_and_runs_the_container_tests():
+    import yaml
+
+    workflow = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "ci.yml").read_text())
+    jobs = workflow["jobs"]
+    assert {"lint", "test"} <= set(jobs["image"]["needs"])
+    builds = [s for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", "")]
+    assert {s["with"]["target"] for s in builds} == {"api", "runtime"}
+    for step in builds:  # pushed on a version tag only
+        assert step["with"]["push"] == "${{ startsWith(github.ref, 'refs/tags/v') }}"
+    test_steps = " ".join(s.get("run", "") for s in jobs["test"]["steps"])
+    assert ".ci/run" in test_steps and "caddy" in test_steps and "cloud-init" in test_steps

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.deploy.conftest import DEPLOY_DIR, run
+from tests.deploy.conftest import DEPLOY_DIR, run, stop
 from tests.serving._live import free_port, serve_in_thread
 
 PROMETHEUS_DIR = DEPLOY_DIR / "prometheus"
@@ -178,9 +178,4 @@ def test_prometheus_scrapes_the_live_api_with_the_shipped_config(
             firing = {r["name"] for r in evaluated if r["state"] != "inactive"}
             assert not firing & {"RiskloopApiDown", "RiskloopNoModelLoaded"}
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)

@@ -12,7 +12,7 @@ import uuid
 import pytest
 import yaml
 
-from tests.deploy.conftest import DEPLOY_DIR, PROJECT_DIR, run, venv_tool
+from tests.deploy.conftest import DEPLOY_DIR, PROJECT_DIR, libpq_environment, run, venv_tool
 
 SCRIPTS = sorted([*DEPLOY_DIR.glob("*.sh"), *DEPLOY_DIR.glob("docker/*.sh")])
 POSTGRES_URL = os.environ.get("RISKLOOP_TEST_DATABASE_URL")
@@ -120,6 +120,24 @@ def test_cloud_init_is_a_cloud_config_that_prepares_docker_firewall_and_user():
             yaml.safe_load(item["content"])  # the daemon.json written is valid JSON/YAML
 
 
+def test_cloud_init_passes_cloud_inits_own_schema_check(tmp_path):
+    """`cloud-init schema` from Debian's cloud-init (.ci/run installs it): what a VM would run."""
+    binary = shutil.which("cloud-init")
+    if binary is None:
+        pytest.skip("Debian's cloud-init is not installed (.ci/run installs it)")
+    command = [binary, "schema", "--config-file"]
+    result = run([*command, str(DEPLOY_DIR / "cloud-init.yaml")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid cloud-config" in result.stdout
+    # the check bites: a user entry cloud-init cannot apply is refused, naming it
+    broken = tmp_path / "cloud-init.yaml"
+    broken.write_text(
+        (DEPLOY_DIR / "cloud-init.yaml").read_text().replace("lock_passwd: true", "lock_passwd: 3")
+    )
+    refused = run([*command, str(broken)])
+    assert refused.returncode != 0 and "users.1" in refused.stdout + refused.stderr
+
+
 def _render_caddyfile(environment: dict[str, str]) -> str:
     """Caddy's own substitution of ``{$NAME}`` / ``{$NAME:default}`` placeholders."""
 
@@ -136,18 +154,29 @@ def _render_caddyfile(environment: dict[str, str]) -> str:
     ("site", "expected_address"), [("risk.example.com", "risk.example.com"), ("", ":80")]
 )
 def test_caddyfile_renders_for_a_domain_and_without_one(site, expected_address):
-    rendered = _render_caddyfile({"RISKLOOP_SITE_ADDRESS": site, "RISKLOOP_ACME_EMAIL": "a@b.c"})
+    rendered = _render_caddyfile(
+        {"RISKLOOP_SITE_ADDRESS": site, "RISKLOOP_ACME_EMAIL_OPTION": "email a@b.c"}
+    )
     assert "{$" not in rendered
     assert re.search(rf"(?m)^{re.escape(expected_address)} \{{$", rendered)
     assert rendered.count("{") == rendered.count("}")
     for upstream in ("api:8000", "ui:8501", "grafana:3000"):
         assert f"reverse_proxy {upstream}" in rendered
     assert "respond /metrics 404" in rendered  # the metrics stay on the internal network
-    if shutil.which("caddy"):
+    if shutil.which("caddy"):  # Debian's caddy (.ci/run installs it)
         path = DEPLOY_DIR / "caddy" / "Caddyfile"
-        env = {**os.environ, "RISKLOOP_SITE_ADDRESS": site or ":80"}
-        result = run(["caddy", "adapt", "--config", str(path), "--adapter", "caddyfile"], env=env)
-        assert result.returncode == 0, result.stderr
+        # with and without an ACME e-mail (.env.example leaves it empty)
+        for option in ("email a@b.c", ""):
+            env = {
+                **os.environ,
+                "RISKLOOP_SITE_ADDRESS": site or ":80",
+                "RISKLOOP_ACME_EMAIL_OPTION": option,
+            }
+            command = ["caddy", "adapt", "--config", str(path), "--adapter", "caddyfile"]
+            result = run(command, env=env)
+            assert result.returncode == 0, (option, result.stderr)
+            if site:  # the e-mail goes to the ACME issuer, which only a domain gets
+                assert ('"email":"a@b.c"' in result.stdout) == bool(option)
 
 
 def test_systemd_units_start_the_stack_and_the_nightly_backup():
@@ -171,17 +200,7 @@ def scratch_database():
         pytest.skip("RISKLOOP_TEST_DATABASE_URL not set (no PostgreSQL for the round trip)")
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
         pytest.skip("pg_dump/pg_restore are not installed")
-    from sqlalchemy.engine import make_url
-
-    url = make_url(POSTGRES_URL)
-    environment = {
-        **os.environ,
-        "PGHOST": url.host or "127.0.0.1",
-        "PGPORT": str(url.port or 5432),
-        "PGUSER": url.username or "postgres",
-    }
-    if url.password:
-        environment["PGPASSWORD"] = url.password
+    environment = libpq_environment(POSTGRES_URL)
     name = f"riskloop_backup_{uuid.uuid4().hex[:10]}"
     created = run(["createdb", name], env=environment)
     assert created.returncode == 0, created.stderr
