@@ -1,16 +1,17 @@
-"""Fixtures for the UI tests: a live API in a thread (the real app, and a stand-in for the
-routes other parts of the service add), realistic report documents, free loopback ports."""
+"""Fixtures for the UI tests: the real scoring app, serving the scorer the training pipeline
+wrote (its own reason codes and report documents), live in a thread on a free loopback port."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +25,8 @@ from riskloop.serving.app import create_app
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore
 
+READY_TIMEOUT_S = 30.0
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -31,109 +34,69 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class _ServerLog(logging.Handler):
+    """Keeps what uvicorn logs while a test server runs (startup errors, tracebacks)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a daemon thread on a free loopback port; yields its URL."""
+def serve(app: FastAPI, timeout: float = READY_TIMEOUT_S) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a daemon thread on a free loopback port; yields its URL once
+    ``GET /health`` answers. Fails the test, saying what it waited for, the last error and the
+    server's output, when the server stops or does not answer within ``timeout`` seconds."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="info", access_log=False, lifespan="on"
+        )
+    )
+    log = _ServerLog()
+    uvicorn_log = logging.getLogger("uvicorn")  # uvicorn.error propagates to it
+    uvicorn_log.addHandler(log)
+    crash: list[str] = []
+
+    def run() -> None:
         try:
-            httpx.get(f"{url}/health", timeout=0.5)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+            server.run()
+        except BaseException:  # reported by the readiness check below, not lost in a thread
+            crash.append(traceback.format_exc())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    last_error = "no answer yet"
     try:
+        while True:
+            try:
+                answer = httpx.get(f"{url}/health", timeout=0.5)
+                if answer.status_code == 200:
+                    break
+                last_error = f"HTTP {answer.status_code}: {answer.text[:200]}"
+            except httpx.HTTPError as error:
+                last_error = f"{type(error).__name__}: {error}"
+            if not thread.is_alive() or time.monotonic() > deadline:
+                output = "\n".join(log.lines + crash) or "(nothing)"
+                state = "stopped" if not thread.is_alive() else f"no answer after {timeout:g} s"
+                pytest.fail(
+                    f"the API under test never became ready ({state}): waited for GET"
+                    f" {url}/health to answer 200; last attempt: {last_error}.\n"
+                    f"Server output:\n{output}",
+                    pytrace=False,
+                )
+            time.sleep(0.05)
         yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def realistic_reports() -> dict[str, Any]:
-    """Report documents shaped like the pipeline's (interface of ``Scorer.reports``)."""
-    thresholds = [round(0.05 * i, 2) for i in range(1, 20)]
-    # Approval rises with the threshold, so does the bad rate among the approved; profit peaks
-    # at 0.40 (hand-made, monotone where it should be).
-    approval = [round(0.10 + 0.045 * i, 3) for i in range(19)]
-    bad_rate = [round(0.03 + 0.012 * i, 3) for i in range(19)]
-    profit = [round(9000 - 110 * (t - 0.40) ** 2 * 1000, 1) for t in thresholds]
-    return {
-        "model_card": "# Model card: credit-risk\n\n**Intended use**: consumer-loan screening.",
-        "comparison": [
-            {
-                "name": "logistic",
-                "cv_auc_mean": 0.851,
-                "cv_auc_sd": 0.012,
-                "validation_profit": 81234.0,
-                "validation_auc": 0.846,
-                "fit_seconds": 0.4,
-            },
-            {
-                "name": "gbdt",
-                "cv_auc_mean": 0.862,
-                "cv_auc_sd": 0.010,
-                "validation_profit": 88710.0,
-                "validation_auc": 0.858,
-                "fit_seconds": 3.1,
-            },
-        ],
-        "calibration": {
-            "method": "isotonic",
-            "bins": [
-                {"predicted": 0.05, "observed": 0.04, "count": 310},
-                {"predicted": 0.25, "observed": 0.27, "count": 180},
-                {"predicted": 0.55, "observed": 0.52, "count": 120},
-                {"predicted": 0.85, "observed": 0.88, "count": 80},
-            ],
-        },
-        "profit_curve": {
-            "thresholds": thresholds,
-            "profit_per_1000": profit,
-            "approval_rate": approval,
-            "bad_rate_approved": bad_rate,
-            "chosen_threshold": 0.4,
-        },
-        "business": {
-            "threshold": 0.4,
-            "profit_per_1000": {"estimate": 9000.0, "low": 7400.0, "high": 10600.0},
-            "approval_rate": 0.46,
-        },
-        "fairness": {
-            "Age": {
-                "demographic_parity_ratio": 0.83,
-                "equalized_odds_difference": 0.07,
-                "groups": [
-                    {
-                        "group": "under 25",
-                        "count": 96,
-                        "approval_rate": {"estimate": 0.52, "low": 0.42, "high": 0.62},
-                    },
-                    {
-                        "group": "25-60",
-                        "count": 700,
-                        "approval_rate": {"estimate": 0.63, "low": 0.59, "high": 0.66},
-                    },
-                    {
-                        "group": "over 60",
-                        "count": 40,
-                        "approval_rate": {"estimate": 0.60, "low": 0.45, "high": 0.74},
-                    },
-                ],
-            },
-        },
-    }
-
-
-# What the stand-in answers while the scorer in this tree cannot explain itself yet.
-CANNED_REASONS = [
-    {"feature": "Records", "text": "Past arrears on record", "contribution": 0.3},
-    {"feature": "Income", "text": "Low or unreported income", "contribution": 0.15},
-]
+        uvicorn_log.removeHandler(log)
 
 
 @dataclass
@@ -149,27 +112,8 @@ def _memory_store() -> PredictionStore:
     return PredictionStore("sqlite://", engine=engine)
 
 
-class ExplainingScorer(Scorer):
-    """The fixture scorer, answering the canned reasons while the scorer in this tree gives
-    none (its own reasons are used as soon as it has them)."""
-
-    def score_records(self, records):
-        decisions = super().score_records(records)
-        if decisions.reasons is None:
-            decisions.reasons = [list(CANNED_REASONS) for _ in records]
-        return decisions
-
-
-def explaining(scorer: Scorer, reports: dict | None) -> Scorer:
-    values = {f.name: getattr(scorer, f.name) for f in dataclasses.fields(scorer) if f.init}
-    if reports is not None:
-        values["reports"] = reports
-    return ExplainingScorer(**values)
-
-
-def start_api(scorer: Scorer | None, reports: dict | None) -> tuple[FastAPI, PredictionStore]:
-    if scorer is not None:
-        scorer = explaining(scorer, reports)
+def start_api(scorer: Scorer | None) -> tuple[FastAPI, PredictionStore]:
+    """The real scoring app serving ``scorer`` as credit-risk v3 (champion), or no model."""
     holder = ModelHolder(
         LoadedModel(scorer, name="credit-risk", version="3", alias="champion")
         if scorer is not None
@@ -179,18 +123,28 @@ def start_api(scorer: Scorer | None, reports: dict | None) -> tuple[FastAPI, Pre
     return create_app(holder, store), store
 
 
+@pytest.fixture(scope="session")
+def pipeline_scorer(trained_project) -> Scorer:
+    """The deployable scorer ``riskloop run`` wrote (catalog dataset ``scorer``): trained,
+    calibrated and evaluated by the pipeline, with its reason codes and report documents."""
+    scorer = Scorer.load(trained_project.data_dir / "06_models" / "scorer")
+    assert scorer.explanation is not None and scorer.reports, "the pipeline's scorer is complete"
+    return scorer
+
+
 @pytest.fixture()
-def live_api(credit_scorer) -> Iterator[LiveAPI]:
-    """The real scoring app with the bundled-data scorer and realistic reports."""
-    app, store = start_api(credit_scorer, realistic_reports())
+def live_api(pipeline_scorer) -> Iterator[LiveAPI]:
+    """The real scoring app with the pipeline's scorer and its reports."""
+    app, store = start_api(pipeline_scorer)
     with serve(app) as url:
         yield LiveAPI(url, store)
 
 
 @pytest.fixture()
-def bare_api(credit_scorer) -> Iterator[LiveAPI]:
-    """The real scoring app with a scorer that carries no reports."""
-    app, store = start_api(credit_scorer, {})
+def bare_api(pipeline_scorer) -> Iterator[LiveAPI]:
+    """The real scoring app with the pipeline's scorer saved without reports (as a model
+    registered before the evaluation pipeline existed is)."""
+    app, store = start_api(dataclasses.replace(pipeline_scorer, reports={}))
     with serve(app) as url:
         yield LiveAPI(url, store)
 
@@ -198,6 +152,6 @@ def bare_api(credit_scorer) -> Iterator[LiveAPI]:
 @pytest.fixture()
 def empty_api() -> Iterator[LiveAPI]:
     """The real scoring app before any model is loaded (every model route answers 503)."""
-    app, store = start_api(None, None)
+    app, store = start_api(None)
     with serve(app) as url:
         yield LiveAPI(url, store)

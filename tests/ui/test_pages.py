@@ -42,7 +42,17 @@ def texts(app: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, credit_scorer):
+def nearest_index(thresholds: list[float], asked: float) -> int:
+    """Index of the computed threshold nearest to ``asked`` (ties: the lower one)."""
+    distances = [abs(t - asked) for t in thresholds]
+    return distances.index(min(distances))
+
+
+def interval(value: float, low: float, high: float) -> str:
+    return f"{value:.3f} ({low:.3f} – {high:.3f})"
+
+
+def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, pipeline_scorer):
     app = open_page(monkeypatch, live_api.url)
     assert "credit-risk v3 (champion)" in app.caption[0].value
     app.number_input(key="Age").set_value(22)
@@ -51,78 +61,114 @@ def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, credit_
     assert not app.exception
 
     application = {
-        f["name"]: f["typical"] for f in credit_scorer.input_schema.to_dict()["features"]
+        f["name"]: f["typical"] for f in pipeline_scorer.input_schema.to_dict()["features"]
     }
     application.update(Age=22.0, Records="yes")
-    expected = credit_scorer.score_records([application])
+    expected = pipeline_scorer.score_records([application])
     shown = app.metric[0]
     assert shown.label == "Probability of default"
     assert shown.value == f"{expected.probability[0]:.1%}"
     verdict = (app.success or app.error)[0].value
     assert verdict == f"Decision: **{expected.decision[0].upper()}**"
-    assert "Reasons" in texts(app)
-    assert "1. **" in texts(app)  # the numbered reason list
+    # the scorer's own reason codes, in its order, with its texts and contributions
+    assert expected.reasons is not None and expected.reasons[0], "the scorer explains itself"
+    listing = "\n".join(
+        f"{rank}. **{r['text']}** ({r['feature']}, {r['contribution']:+.3f})"
+        for rank, r in enumerate(expected.reasons[0], start=1)
+    )
+    assert listing in [m.value for m in app.markdown]
+    assert "This model gives no reason codes." not in texts(app)
     assert live_api.store.count() == 1
+    (application_id,) = live_api.store.application_ids()
+    assert live_api.store.get(application_id)["reasons"] == expected.reasons[0]
 
-    # What-if: Records back to "no" moves the probability down; nothing more is logged.
+    # What-if: Records back to "no" moves the probability as the scorer says; nothing is logged
     app.selectbox(key="whatif.field").set_value("Records").run()
     app.selectbox(key="whatif.Records").set_value("no").run()
     assert not app.exception
-    moved = credit_scorer.score_records([{**application, "Records": "no"}]).probability[0]
+    moved = pipeline_scorer.score_records([{**application, "Records": "no"}]).probability[0]
     what_if = app.metric[1]
     assert what_if.label == "Probability with Records = no"
     assert what_if.value == f"{moved:.1%}"
-    assert moved < expected.probability[0]
-    assert what_if.delta.startswith("-")
+    assert what_if.delta == f"{(moved - expected.probability[0]) * 100:+.1f} points"
     assert live_api.store.count() == 1  # previews (POST /v1/score/preview) are not logged
 
 
-def test_model_page_with_reports(live_api, monkeypatch):
+def test_model_page_shows_the_pipelines_reports(live_api, monkeypatch, pipeline_scorer):
+    reports = pipeline_scorer.reports
     app = open_page(monkeypatch, live_api.url, "views/model.py")
     said = texts(app)
-    assert "# Model card: credit-risk" in said
-    assert "Calibration method: isotonic" in said
+    assert reports["model_card"].strip() in [m.value.strip() for m in app.markdown]
+    assert f"Calibration method: {reports['calibration']['method']}." in said
     assert "not available" not in said
     comparison, bins = app.dataframe[0].value, app.dataframe[-1].value
-    assert list(comparison["name"]) == ["logistic", "gbdt"]
-    assert list(bins["count"]) == [310, 180, 120, 80]
+    assert list(comparison["name"]) == [row["name"] for row in reports["comparison"]]
+    assert list(bins["count"]) == [b["count"] for b in reports["calibration"]["bins"]]
+    assert list(bins["observed"]) == pytest.approx(
+        [b["observed"] for b in reports["calibration"]["bins"]]
+    )
 
 
-def test_business_page_reads_the_nearest_point_of_the_profit_curve(live_api, monkeypatch):
+def test_business_page_reads_the_nearest_point_of_the_profit_curve(
+    live_api, monkeypatch, pipeline_scorer
+):
+    curve = pipeline_scorer.reports["profit_curve"]
+    thresholds = [float(t) for t in curve["thresholds"]]
+    chosen = curve["chosen_threshold"]
+    assert min(thresholds) <= chosen <= max(thresholds)
     app = open_page(monkeypatch, live_api.url, "views/business.py")
     slider = app.slider(key="threshold")
-    assert slider.value == pytest.approx(0.40)
-    # Index 7 of the hand-made curve (threshold 0.40): approval 0.10 + 0.045·7, bad 0.03 + 0.012·7.
+    assert slider.value == pytest.approx(chosen)
+    at = nearest_index(thresholds, chosen)
     values = {m.label: m.value for m in app.metric}
-    assert values["Approval rate"] == "41.5%"
-    assert values["Bad rate among approved"] == "11.4%"
-    assert values["Profit per 1,000 applications"] == "9,000"
+    assert values["Approval rate"] == f"{curve['approval_rate'][at]:.1%}"
+    assert values["Bad rate among approved"] == f"{curve['bad_rate_approved'][at]:.1%}"
+    assert values["Profit per 1,000 applications"] == f"{curve['profit_per_1000'][at]:,.0f}"
 
-    slider.set_value(0.62).run()  # nearest computed threshold: 0.60 (index 11)
+    asked = 0.25 if chosen > 0.5 else 0.75  # well away from the model's threshold
+    slider.set_value(asked).run()
+    moved = nearest_index(thresholds, asked)
     values = {m.label: (m.value, m.delta) for m in app.metric}
-    assert values["Approval rate"] == ("59.5%", "+18.0 points")
-    assert values["Bad rate among approved"] == ("16.2%", "+4.8 points")
-    # 9000 − 110·(0.60 − 0.40)²·1000 = 4600
-    assert values["Profit per 1,000 applications"] == ("4,600", "-4,400")
-    assert "Nearest computed threshold 0.600" in texts(app)
+    approval = curve["approval_rate"]
+    assert values["Approval rate"] == (
+        f"{approval[moved]:.1%}",
+        f"{(approval[moved] - approval[at]) * 100:+.1f} points",
+    )
+    bad = curve["bad_rate_approved"]
+    assert values["Bad rate among approved"] == (
+        f"{bad[moved]:.1%}",
+        f"{(bad[moved] - bad[at]) * 100:+.1f} points",
+    )
+    profit = curve["profit_per_1000"]
+    assert values["Profit per 1,000 applications"] == (
+        f"{profit[moved]:,.0f}",
+        f"{profit[moved] - profit[at]:+,.0f}",
+    )
+    assert f"Nearest computed threshold {thresholds[moved]:.3f}" in texts(app)
 
 
-def test_fairness_page_shows_group_metrics_with_intervals(live_api, monkeypatch):
+def test_fairness_page_shows_group_metrics_with_intervals(live_api, monkeypatch, pipeline_scorer):
+    fairness = pipeline_scorer.reports["fairness"]
     app = open_page(monkeypatch, live_api.url, "views/fairness.py")
-    assert "Age" in [s.value for s in app.subheader]
-    facts = app.dataframe[0].value
-    assert dict(zip(facts["measure"], facts["value"], strict=True)) == {
-        "demographic_parity_ratio": "0.83",
-        "equalized_odds_difference": "0.07",
-    }
-    groups = app.dataframe[1].value
-    assert list(groups["group"]) == ["under 25", "25-60", "over 60"]
-    assert list(groups["approval_rate"]) == [
-        "0.520 (0.420 – 0.620)",
-        "0.630 (0.590 – 0.660)",
-        "0.600 (0.450 – 0.740)",
-    ]
-    assert app.selectbox(key="fairness.0.groups.metric").options == ["approval_rate", "count"]
+    subheaders = [s.value for s in app.subheader]
+    frames = [d.value for d in app.dataframe]
+    facts = [dict(zip(f["measure"], f["value"], strict=True)) for f in frames if "measure" in f]
+    group_tables = iter(f for f in frames if "group" in f)
+    for split in ("validation", "test"):
+        for attribute, document in fairness[split]["attributes"].items():
+            assert f"{split} › attributes › {attribute}" in subheaders
+            summary = {
+                k: str(document[k])
+                for k in ("demographic_parity_ratio", "equalized_odds_difference")
+            }
+            assert any(summary.items() <= shown.items() for shown in facts), summary
+            groups = next(group_tables)
+            by_group = document["by_group"]
+            assert list(groups["group"]) == list(by_group)
+            assert list(groups["count"]) == [g["count"] for g in by_group.values()]
+            assert list(groups["selection_rate"]) == [
+                interval(g["selection_rate"], *g["selection_rate_ci"]) for g in by_group.values()
+            ]
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
