@@ -307,14 +307,16 @@ class Scorer:
         Each row is ``{"base_value", "output", "output_space", "contributions": {feature:
         value}}`` with ``base_value + Σ contributions == output``; ``output`` is the
         uncalibrated estimator's log-odds (linear and boosted models) or probability (single
-        tree, forest, model-agnostic), as ``output_space`` says.
+        tree, forest, model-agnostic), as ``output_space`` says. An attention model (the
+        FT-Transformer) adds ``"attention": {"last_layer": {feature: weight}, "rollout":
+        {...}}``, where its [CLS] token looked — beside SHAP, not instead of it.
         """
         matrix = self.preprocessor.transform_records(records)
         explainer = self.explainer()
         base, by_feature = self._explain_matrix(matrix)
         output = explainer.model_output(matrix)
         features = list(self.preprocessor.numeric) + list(self.preprocessor.categorical)
-        return [
+        explanations: list[dict[str, Any]] = [
             {
                 "base_value": float(base[i]),
                 "output": float(output[i]),
@@ -323,6 +325,15 @@ class Scorer:
             }
             for i, row in enumerate(by_feature)
         ]
+        network = getattr(self.estimator, "network_", self.estimator)
+        if hasattr(network, "cls_attention"):
+            maps = network.cls_attention(matrix)
+            for i, explanation in enumerate(explanations):
+                explanation["attention"] = {
+                    kind: {f: float(v) for f, v in zip(features, weights[i], strict=True)}
+                    for kind, weights in maps.items()
+                }
+        return explanations
 
     # ---- persistence
     def save(self, directory: str | Path) -> str:

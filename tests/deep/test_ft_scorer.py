@@ -9,17 +9,21 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskloop.data.scenario import load_scenario
 from riskloop.data.schema import infer_input_schema
 from riskloop.deep.estimator import FTTransformerClassifier
+from riskloop.evaluation.explain import ExplanationSetup
 from riskloop.features.preprocessing import TabularPreprocessor
 from riskloop.scorer import Scorer, artifact_digest
 from riskloop.scratch.ft_transformer import FTTransformerNetwork
 from tests.conftest import PROJECT_DIR
 
 
-def _scorer() -> tuple[Scorer, pd.DataFrame]:
+@pytest.fixture(scope="module")
+def trained() -> tuple[Scorer, pd.DataFrame]:
+    """A small FT-Transformer scorer on 600 bundled applicants (trained once per module)."""
     scenario = load_scenario(PROJECT_DIR / "conf/base/scenarios/credit.yml")
     frame = pd.read_csv(PROJECT_DIR / scenario.data.path).head(600)
     y = (frame[scenario.data.target] == scenario.data.positive_class).astype(int).to_numpy()
@@ -34,12 +38,19 @@ def _scorer() -> tuple[Scorer, pd.DataFrame]:
         n_heads=2,
         max_epochs=3,
     ).fit(X, y)
-    scorer = Scorer(schema, features, model, 0.5, scenario.data.positive_class)
+    scorer = Scorer(
+        schema,
+        features,
+        model,
+        0.5,
+        scenario.data.positive_class,
+        explanation=ExplanationSetup.from_training_matrix(X, n_sample=20),
+    )
     return scorer, frame[schema.names]
 
 
-def test_saved_scorer_scores_the_same_without_torch(tmp_path):
-    scorer, frame = _scorer()
+def test_saved_scorer_scores_the_same_without_torch(tmp_path, trained):
+    scorer, frame = trained
     digest = scorer.save(tmp_path / "scorer")
     stored = json.loads((tmp_path / "scorer" / "scorer.json").read_text())
     assert stored["estimator"]["codec"] == "ft_transformer"
@@ -64,3 +75,40 @@ def test_saved_scorer_scores_the_same_without_torch(tmp_path):
     )
     np.testing.assert_array_equal(json.loads(result.stdout), expected)
     assert artifact_digest(tmp_path / "scorer") == digest
+
+
+def test_explain_gives_attention_beside_shap_through_the_api(trained):
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    from riskloop.serving.app import create_app
+    from riskloop.serving.model_holder import LoadedModel, ModelHolder
+    from riskloop.store import PredictionStore
+
+    scorer, frame = trained
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    store = PredictionStore("sqlite://", engine=engine)
+    holder = ModelHolder(LoadedModel(scorer, name="credit-risk", version="1"))
+    application = frame.iloc[0].to_dict()
+    application = {k: (None if pd.isna(v) else v) for k, v in application.items()}
+    with TestClient(create_app(holder, store)) as client:
+        scored = client.post("/v1/score", json={**application, "application_id": "ft-1"})
+        assert scored.status_code == 200, scored.text
+        explained = client.get("/v1/explain/ft-1").json()["explanation"]
+
+    features = set(scorer.input_schema.names)
+    assert set(explained["contributions"]) == features
+    for kind in ("last_layer", "rollout"):
+        weights = explained["attention"][kind]
+        assert set(weights) == features
+        assert sum(weights.values()) == pytest.approx(1.0)
+        assert min(weights.values()) > 0.0
+    expected = scorer.estimator.network_.cls_attention(
+        scorer.preprocessor.transform_records([application])
+    )["rollout"][0]
+    features_in_order = [*scorer.preprocessor.numeric, *scorer.preprocessor.categorical]
+    got = [explained["attention"]["rollout"][f] for f in features_in_order]
+    np.testing.assert_allclose(got, expected)

@@ -92,6 +92,12 @@ class Explanation(BaseModel):
     contributions: dict[str, float] = Field(
         description="per input feature; base_value + sum(contributions) = output"
     )
+    attention: dict[Literal["last_layer", "rollout"], dict[str, float]] | None = Field(
+        None,
+        description="attention models only: how much the [CLS] token attended to each input"
+        " feature (last block, and rollout through all blocks; each sums to 1) — where the"
+        " model looked, not how much a feature moved the score",
+    )
 
 
 class ExplanationResponse(BaseModel):
