@@ -16,9 +16,9 @@ from riskloop.evaluation import business, policies
 from riskloop.evaluation.gates import validation_fairness
 from riskloop.evaluation.metrics import classification_metrics
 from riskloop.evaluation.model_card import render_model_card
+from riskloop.pipelines.evaluation import rendering
+from riskloop.pipelines.evaluation.rendering import CHAMPION_POLICY
 from riskloop.scorer import APPROVE, Scorer
-
-CHAMPION_POLICY = "model"
 
 
 def evaluate_scorer(
@@ -29,36 +29,6 @@ def evaluate_scorer(
         split: classification_metrics(target_vector(frame, scenario), scorer.predict_proba(frame))
         for split, frame in (("validation", validation), ("test", test))
     }
-
-
-def _answer(model_name: str, differences: dict[str, dict[str, float]]) -> tuple[str, bool]:
-    """Plain-words answer to "is ML worth it here?" from the paired profit differences."""
-    if not differences:
-        return "There is no baseline to compare with.", True
-    best_baseline = max(differences, key=lambda b: -differences[b]["estimate"])
-    diff = differences[best_baseline]
-    span = (
-        f"{diff['estimate']:,.0f} per 1,000 applications"
-        f" (95 % CI {diff['low']:,.0f} to {diff['high']:,.0f})"
-    )
-    if diff["low"] > 0:
-        return (
-            f"Yes. The model ({model_name}) makes {span} more than the best non-ML baseline"
-            f" ({best_baseline}) on the test split, and the interval excludes zero.",
-            True,
-        )
-    if diff["high"] < 0:
-        return (
-            f"No. The model ({model_name}) makes {span} *less* than the best non-ML baseline"
-            f" ({best_baseline}) on the test split; that baseline is the better policy here.",
-            False,
-        )
-    return (
-        f"Not clearly. The model ({model_name}) differs from the best non-ML baseline"
-        f" ({best_baseline}) by {span} on the test split; the interval includes zero, so this"
-        " test set cannot tell the two apart.",
-        diff["estimate"] > 0,
-    )
 
 
 def business_impact(
@@ -91,7 +61,7 @@ def business_impact(
         if name != CHAMPION_POLICY
     }
     model_type = str(scorer.metadata.get("model_type"))
-    answer, worth_it = _answer(model_type, differences)
+    answer, worth_it = rendering.worth_it_answer(model_type, differences)
     set_by_file = business.has_cost_model(scenario)
     report = {
         "split": "test",
@@ -110,35 +80,7 @@ def business_impact(
         "ml_worth_it": worth_it,
         "answer": answer,
     }
-    return report, _impact_figure(summary, model_type)
-
-
-def _impact_figure(summary: dict[str, Any], model_type: str) -> Any:
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
-
-    names = list(summary)
-    labels = [f"{model_type}" if n == CHAMPION_POLICY else n for n in names]
-    figure = Figure(figsize=(11, 3.6), layout="constrained")
-    axes = figure.subplots(1, 3)
-    colours = ["#1f77b4" if n == CHAMPION_POLICY else "#9e9e9e" for n in names]
-    profit = np.array([summary[n]["profit_per_1000"] for n in names])
-    low = profit - np.array([summary[n]["profit_ci"]["low"] for n in names])
-    high = np.array([summary[n]["profit_ci"]["high"] for n in names]) - profit
-    axes[0].barh(labels, profit, xerr=[low, high], color=colours)
-    axes[0].set_title("profit per 1,000 applications (95 % CI)")
-    axes[0].axvline(0, color="black", linewidth=0.8)
-    axes[0].xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:,.0f}k"))
-    for ax, key, title in (
-        (axes[1], "approval_rate", "approval rate"),
-        (axes[2], "bad_rate_approved", "bad rate among approved"),
-    ):
-        ax.barh(labels, [summary[n][key] for n in names], color=colours)
-        ax.set_title(title)
-        ax.set_xlim(0, 1)
-        ax.set_yticklabels([])
-    figure.suptitle("Business impact on the test split")
-    return figure
+    return report, rendering.impact_figure(summary, model_type)
 
 
 def predict_test_split(scorer: Scorer, test: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -182,26 +124,11 @@ def fairness_assessment(
             target_vector(frame, scenario), approved, probability, groups
         )
         ok, failures = fairness.fairness_gate(section, scenario)
-        report[split] = _jsonable(
+        report[split] = rendering.jsonable(
             {"attributes": section, "within_bounds": ok, "failures": failures}
         )
     report["mitigation"] = fairness_mitigation(scorer, test, scenario)
     return report
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types (the fairness report may hold NumPy numbers or dataclasses)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-
-    def default(item: Any) -> Any:
-        if isinstance(item, np.generic):
-            return item.item()
-        if isinstance(item, np.ndarray):
-            return item.tolist()
-        return str(item)
-
-    return json.loads(json.dumps(value, default=default))
 
 
 def model_card(
@@ -248,7 +175,7 @@ def model_card(
         "brier_by_method": reports.get("calibration", {}).get("brier_by_method", {}),
         "n_candidates": sum(r["kind"] == "model" for r in comparison),
         "n_baselines": sum(r["kind"] == "baseline" for r in comparison),
-        "comparison": [_with_defaults(r) for r in comparison],
+        "comparison": [rendering.comparison_row_for_card(r) for r in comparison],
         "data_sha256": meta.get("data_sha256"),
         "n_train": meta.get("n_train"),
         "inputs": ", ".join(scorer.input_schema.names),
@@ -261,11 +188,6 @@ def model_card(
         "eo_max": scenario.fairness.equalized_odds_difference_max,
     }
     return render_model_card(context)
-
-
-def _with_defaults(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("cv_auc_mean", "cv_auc_sd", "validation_auc", "fit_seconds")
-    return {**{k: None for k in keys}, **{k: v for k, v in row.items() if v == v}}
 
 
 def attach_reports(
@@ -298,7 +220,10 @@ def explanation_report(
     from riskloop.evaluation.explain import lime_agreement
 
     if scorer.explanation is None:
-        return {"available": False, "reason": "scorer has no explanation state"}, _empty_figure()
+        return {
+            "available": False,
+            "reason": "scorer has no explanation state",
+        }, rendering.no_explanations_figure()
     explainer = scorer.explainer()
     # the model-agnostic explainer costs seconds per row: explain fewer rows with it
     n_rows = int(evaluation.get("importance_sample", 200))
@@ -333,28 +258,8 @@ def explanation_report(
             seed=int(evaluation.get("seed", 0)),
             training_matrix=scorer.preprocessor.transform(sample[scorer.input_schema.names]),
         )
-        report["lime"] = _jsonable(agreement)
-    return report, _importance_figure(importance, explainer.output_space)
-
-
-def _importance_figure(importance: dict[str, float], output_space: str) -> Any:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 0.35 * max(len(importance), 4) + 1), layout="constrained")
-    axes = figure.subplots()
-    names = list(importance)[::-1]
-    axes.barh(names, [importance[n] for n in names], color="#1f77b4")
-    axes.set_xlabel(f"mean |SHAP value| ({output_space.replace('_', '-')})")
-    axes.set_title("Global importance of the champion's inputs")
-    return figure
-
-
-def _empty_figure() -> Any:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(4, 1))
-    figure.text(0.5, 0.5, "no explanations for this model", ha="center")
-    return figure
+        report["lime"] = rendering.jsonable(agreement)
+    return report, rendering.importance_figure(importance, explainer.output_space)
 
 
 def fairness_mitigation(scorer: Scorer, test: pd.DataFrame, scenario: Scenario) -> dict[str, Any]:
@@ -384,4 +289,4 @@ def fairness_mitigation(scorer: Scorer, test: pd.DataFrame, scenario: Scenario) 
             )
         except ValueError as error:  # e.g. a group with a single outcome
             comparison[attribute] = {"error": str(error)}
-    return _jsonable(comparison)
+    return rendering.jsonable(comparison)
