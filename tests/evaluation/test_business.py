@@ -131,6 +131,10 @@ def test_named_columns_missing_from_the_frame_fall_back_to_the_constants():
     with_columns = pd.DataFrame({"Amount": [10, None], "Months": [None, 24]})
     exposure, term = business.exposure_and_term(with_columns, scenario)
     assert exposure.tolist() == [10.0, 7.0] and term.tolist() == [3.0, 24.0]
+    # text that is not a number (a CSV's "n/a") counts as missing, not as an error
+    junk = pd.DataFrame({"Amount": ["n/a", "25"], "Months": ["36", "?"]})
+    exposure, term = business.exposure_and_term(junk, scenario)
+    assert exposure.tolist() == [7.0, 25.0] and term.tolist() == [36.0, 3.0]
 
 
 def test_row_gain_and_profit_by_hand():
@@ -230,6 +234,11 @@ def test_profit_curve_defaults_to_a_hundredth_grid():
     )
     assert curve["thresholds"] == pytest.approx(np.linspace(0, 1, 101).tolist())
     assert curve["approval_rate"][15] == 0.25 and curve["approval_rate"][-1] == 1.0
+    # a score equal to the threshold is declined (approve means probability < threshold)
+    at = business.profit_curve(
+        probability, np.array([0, 0, 1, 0]), np.full(4, 1000.0), np.full(4, 10.0), COSTS, [0.2]
+    )
+    assert at["approval_rate"] == [0.25]
 
 
 def test_bootstrap_interval_level_and_paired_difference():
