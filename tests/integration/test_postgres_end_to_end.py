@@ -1,5 +1,7 @@
 """The whole loop on PostgreSQL — the same code as on SQLite, another URL: the pipeline trains
-and registers a champion in an MLflow registry on PostgreSQL, the API loads it, scores
+and registers a champion in an MLflow registry on PostgreSQL (the promotion gate promotes the
+first model, and refuses the same model registered again: it does not beat the champion), the
+API loads it, scores
 applicants into a migrated prediction store on PostgreSQL, takes their observed outcomes
 (POST /v1/feedback), and the monitor reads the log back. Every figure is checked against the
 same steps on SQLite or against the scorer itself.
@@ -18,13 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import CREDIT_CSV, PROJECT_DIR
-from tests.postgres_databases import POSTGRES_URL, throwaway_database
+from tests.postgres_databases import POSTGRES_MARKS, throwaway_database
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.slow,
-    pytest.mark.skipif(not POSTGRES_URL, reason="RISKLOOP_TEST_DATABASE_URL not set"),
-]
+pytestmark = [*POSTGRES_MARKS, pytest.mark.slow]
 
 # one candidate, no search, small resampling budgets: this test is about storage, not quality
 SMALL_TRAINING = {
@@ -35,14 +33,15 @@ SMALL_TRAINING = {
 
 @pytest.fixture(scope="module")
 def postgres_loop(tmp_path_factory):
-    """Pipeline → registration on PostgreSQL; yields (store URL, model name, pipeline outputs)."""
+    """Pipeline → registration on PostgreSQL, then the registration pipeline once more on the
+    same outputs; yields (store URL, scenario, both registration reports)."""
     from riskloop import registry
     from riskloop.data.scenario import load_scenario
     from riskloop.pipelines.runner import run_pipeline
     from riskloop.store.migrations import upgrade
 
     root = tmp_path_factory.mktemp("postgres_loop")
-    model_name = load_scenario(PROJECT_DIR / "conf/base/scenarios/credit.yml").model_name
+    scenario = load_scenario(PROJECT_DIR / "conf/base/scenarios/credit.yml")
     with (
         throwaway_database("riskloop_e2e_store") as store_url,
         throwaway_database("riskloop_e2e_mlflow") as tracking_uri,
@@ -54,25 +53,51 @@ def postgres_loop(tmp_path_factory):
         env.setenv("RISKLOOP_DATABASE_URL", store_url)
         registry.configure(tracking_uri)
         assert upgrade(store_url) is not None  # what the compose stack's bootstrap does
-        outputs = run_pipeline(
+        first = run_pipeline(
             PROJECT_DIR,
             data_dir=root / "data",
             params=SMALL_TRAINING,
             read_back=["registration_report"],
-        )
-        report = outputs["registration_report"]
-        assert report["version"] == "1", report
-        if not report["promoted"]:
-            # The promotion gate may refuse this small model (e.g. its fairness bound); an
-            # operator then promotes by hand, which is what this test needs: a champion.
-            registry.set_alias(model_name, report["version"])
-        yield store_url, model_name, outputs
+        )["registration_report"]
+        # the same scorer, validation rows and reports, registered again (version 2)
+        again = run_pipeline(
+            PROJECT_DIR,
+            pipeline_name="registration",
+            data_dir=root / "data",
+            params=SMALL_TRAINING,
+            read_back=["registration_report"],
+        )["registration_report"]
+        yield store_url, scenario, first, again
 
 
 def _applicants(n: int) -> list[dict]:
     frame = pd.read_csv(CREDIT_CSV).drop(columns=["Status"]).head(n)
     frame = frame.astype(object).where(frame.notna(), None)
     return [{"application_id": f"pg-{i}", **row} for i, row in enumerate(frame.to_dict("records"))]
+
+
+def test_the_gate_promotes_the_first_model_and_refuses_the_same_one_again(postgres_loop):
+    from riskloop import registry
+
+    _, scenario, first, again = postgres_loop
+    bounds = scenario.fairness
+    # no champion yet: the gate promotes a model whose fairness is within the bounds
+    assert first["candidate_dp_ratio"] >= bounds.demographic_parity_ratio_min, first
+    assert first["candidate_eo_difference"] <= bounds.equalized_odds_difference_max, first
+    assert (first["version"], first["promoted"], first["gate_passed"]) == ("1", True, True)
+    assert (first["reason"], first["failed_gates"]) == ("no comparable champion", [])
+    assert first["previous_champion_version"] is None
+
+    # version 2 is version 1's scorer: on the same validation rows its profit equals the
+    # champion's, which is not an improvement, so it is registered but not promoted
+    assert (again["version"], again["promoted"], again["gate_passed"]) == ("2", False, False)
+    assert again["previous_champion_version"] == "1" and again["champion_version"] == "1"
+    profit = first["candidate_validation_profit_per_1000"]
+    assert again["candidate_validation_profit_per_1000"] == pytest.approx(profit, rel=1e-12)
+    assert again["previous_champion_validation_profit_per_1000"] == pytest.approx(profit, rel=1e-12)
+    assert len(again["failed_gates"]) == 1
+    assert again["failed_gates"][0].startswith(f"profit: {profit:,.1f} per 1,000 does not beat")
+    assert registry.version_for_alias(scenario.model_name).version == "1"
 
 
 def test_registration_scoring_feedback_and_monitor_on_postgresql(postgres_loop, tmp_path):
@@ -84,7 +109,8 @@ def test_registration_scoring_feedback_and_monitor_on_postgresql(postgres_loop, 
     from riskloop.store import PredictionStore
     from riskloop.store.predictions import labels, predictions
 
-    store_url, model_name, outputs = postgres_loop
+    store_url, scenario, _, _ = postgres_loop
+    model_name = scenario.model_name
 
     # registration: MLflow's tables and the champion alias live in PostgreSQL
     champion = registry.version_for_alias(model_name)
@@ -97,7 +123,7 @@ def test_registration_scoring_feedback_and_monitor_on_postgresql(postgres_loop, 
         ).all()
     mlflow_db.dispose()
     assert mlflow_db.dialect.name == "postgresql"
-    assert [tuple(a) for a in aliases] == [(model_name, "champion", 1)]
+    assert [tuple(a) for a in aliases] == [(model_name, "champion", 1)]  # v2 was refused
 
     # scoring: the API loads the champion from that registry and logs to PostgreSQL
     store = PredictionStore(store_url)

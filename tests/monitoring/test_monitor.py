@@ -12,8 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
 from riskloop.evaluation.drift import drift_by_feature, numeric_profile, reference_profile
 from riskloop.evaluation.fairness import fairness_report, sensitive_groups
@@ -29,16 +27,9 @@ from riskloop.monitoring.monitor import (
 )
 from riskloop.monitoring.service_health import scrape_service_health
 from riskloop.monitoring.windows import cut_windows
-from riskloop.store import PredictionRecord, PredictionStore
+from riskloop.store import PredictionRecord, PredictionStore, RetrainingStore
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
-
-
-def memory_store() -> PredictionStore:
-    engine = create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-    )
-    return PredictionStore("sqlite://", engine=engine)
 
 
 def toy_scorer(seed: int = 0, n: int = 5000) -> SimpleNamespace:
@@ -119,13 +110,13 @@ def test_intervals_are_parsed():
         parse_interval("5 minutes")
 
 
-def test_an_empty_log_is_explained():
+def test_an_empty_log_is_explained(store):
     with pytest.raises(EmptyPredictionLogError, match="empty"):
-        run_monitor(memory_store(), toy_scorer(), "m", "1", MonitorConfig())
+        run_monitor(store, toy_scorer(), "m", "1", MonitorConfig())
 
 
-def test_a_log_too_short_for_a_first_window_still_shows_its_drift():
-    store, scorer = memory_store(), toy_scorer()
+def test_a_log_too_short_for_a_first_window_still_shows_its_drift(store):
+    scorer = toy_scorer()
     config = MonitorConfig(windows=WindowSpec(size=100, min_rows=50))
     with pytest.raises(EmptyPredictionLogError, match="empty"):
         run_monitor_or_early_drift(store, scorer, "m", "1", config)
@@ -144,8 +135,8 @@ def test_a_log_too_short_for_a_first_window_still_shows_its_drift():
     assert isinstance(run, MonitorRun) and [w["n"] for w in run.windows] == [60]
 
 
-def test_delayed_labels_count_in_the_window_of_the_decision():
-    store, scorer = memory_store(), toy_scorer()
+def test_delayed_labels_count_in_the_window_of_the_decision(store):
+    scorer = toy_scorer()
     rng = np.random.default_rng(1)
     p = rng.uniform(0.05, 0.95, 200)
     log_rows(store, 0, rng.normal(size=200), p, [T0 + timedelta(hours=i) for i in range(200)])
@@ -174,16 +165,16 @@ def test_delayed_labels_count_in_the_window_of_the_decision():
     assert second.windows[-1]["new_labels"] == 60
 
 
-def test_label_free_estimates_match_realised_figures_on_a_calibrated_log():
-    store, scorer = memory_store(), toy_scorer()
+def test_label_free_estimates_match_realised_figures_on_a_calibrated_log(store):
+    scorer = toy_scorer()
     rng = np.random.default_rng(7)
     n = 4000
     x = rng.normal(size=n)
     p = 1 / (1 + np.exp(-(x * 1.5 - 1)))
     y = (rng.uniform(size=n) < p).astype(int)  # outcomes drawn from the probabilities: calibrated
     log_rows(store, 0, x, p, T0)
-    for i in range(n):
-        store.add_label(f"a{i}", int(y[i]), T0 + timedelta(days=90))
+    outcomes = [{"application_id": f"a{i}", "outcome": int(y[i])} for i in range(n)]
+    RetrainingStore(store.engine).add_labels(outcomes, T0 + timedelta(days=90))  # one batch
     run = run_monitor(store, scorer, "m", "1", MonitorConfig(windows=WindowSpec(size=n)), now=T0)
     (window,) = run.windows
     assert window["realised_auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
@@ -193,9 +184,8 @@ def test_label_free_estimates_match_realised_figures_on_a_calibrated_log():
 
 
 def test_fairness_per_window_equals_fairness_report_on_the_same_rows(
-    credit_scorer, credit_scenario, credit_frame
+    store, credit_scorer, credit_scenario, credit_frame
 ):
-    store = memory_store()
     rows = credit_frame.head(300).reset_index(drop=True)
     inputs = rows[credit_scorer.input_schema.names]
     p = credit_scorer.predict_proba(inputs)
@@ -242,8 +232,8 @@ def test_fairness_per_window_equals_fairness_report_on_the_same_rows(
         assert window["sample_sizes"][f"selection_rate_parity:{attribute}"] == 300
 
 
-def test_sustained_drift_fires_with_hysteresis_and_is_audited_once():
-    store, scorer = memory_store(), toy_scorer()
+def test_sustained_drift_fires_with_hysteresis_and_is_audited_once(store):
+    scorer = toy_scorer()
     rng = np.random.default_rng(3)
     rule = AlertRule("sustained_drift", "max_feature_psi", above=0.25, k=2, n=5)
     config = MonitorConfig(windows=WindowSpec(size=400), rules=[rule])
@@ -280,13 +270,12 @@ def test_service_health_from_the_api_exposition():
     assert scrape_service_health(text) == {"api_error_rate": 0.05, "api_log_write_failures": 2.0}
 
 
-def test_gauges_and_route_show_the_newest_window(credit_scorer):
+def test_gauges_and_route_show_the_newest_window(store, credit_scorer):
     from fastapi.testclient import TestClient
 
     from riskloop.serving.app import ServiceConfig, create_app
     from riskloop.serving.model_holder import LoadedModel, ModelHolder
 
-    store = memory_store()
     holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="4"))
     rule = {"name": "sustained_drift", "metric": "max_feature_psi", "above": 0.25, "k": 2, "n": 5}
     app = create_app(holder, store, config=ServiceConfig(monitor_rules=(rule,)))
@@ -316,13 +305,13 @@ def test_gauges_and_route_show_the_newest_window(credit_scorer):
         assert document["windows"][0]["n"]["realised_auc"] == 120
 
 
-def test_the_loop_runs_twice_and_stops(monkeypatch, tmp_path, credit_scorer, credit_frame):
+def test_the_loop_runs_twice_and_stops(monkeypatch, database_url, credit_scorer, credit_frame):
     from typer.testing import CliRunner
 
     from riskloop import registry
     from riskloop.cli import app
 
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+    url = database_url
     monkeypatch.setenv("RISKLOOP_DATABASE_URL", url)
     monkeypatch.setattr(registry, "configure", lambda uri: None)
     monkeypatch.setattr(
