@@ -8,17 +8,22 @@ JSON + npz directory; its SHA-256 is a tag on the model version and is verified 
 service loads it.
 
 ``mlflow`` is imported inside functions: importing this module is free, as Kedro reads
-:class:`MlflowRunHook` from the settings module at start-up.
+:class:`MlflowRunHook` from the settings module at start-up. This module reads no settings and
+no environment: the hook is handed a settings factory by :mod:`riskloop.settings` (Kedro's
+settings module, the edge), and a caller running a pipeline in-process can point the run at
+another tracking store with :func:`workspace_params`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -33,6 +38,44 @@ PYFUNC_FILE = Path(__file__).with_name("mlflow_model.py")
 # Kedro's hook marker (kedro.framework.hooks.hook_impl is exactly this), made without importing
 # Kedro: the API imports this module and its image carries no Kedro.
 hook_impl = pluggy.HookimplMarker("kedro")
+
+
+# The runtime parameter under which an in-process caller names the run's tracking store.
+WORKSPACE_PARAM = "mlflow_workspace"
+
+
+class TrackingSettings(Protocol):
+    """What the hook needs of the settings (:class:`riskloop.settings.Settings` has it)."""
+
+    project_dir: Path
+
+    @property
+    def resolved_tracking_uri(self) -> str: ...
+
+    @property
+    def resolved_artifact_dir(self) -> Path: ...
+
+
+def workspace_params(tracking_uri: str, artifact_dir: Path) -> dict[str, Any]:
+    """Runtime parameters that send a pipeline run's MLflow run, registered versions and
+    artifacts to ``tracking_uri`` / ``artifact_dir`` instead of the settings' (the simulator's
+    own workspace). :class:`MlflowRunHook` reads them; they are not logged as parameters.
+
+    Parameters
+    ----------
+    tracking_uri : str
+        MLflow tracking and registry URI of the run.
+    artifact_dir : Path
+        Artifact folder of the experiment, if the run has to create it.
+    """
+    return {WORKSPACE_PARAM: {"tracking_uri": tracking_uri, "artifact_dir": str(artifact_dir)}}
+
+
+def current_tracking_uri() -> str:
+    """The tracking URI MLflow is pointed at now (to restore it after a detour)."""
+    import mlflow
+
+    return mlflow.get_tracking_uri()
 
 
 def configure(tracking_uri: str) -> None:
@@ -77,25 +120,38 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
 
 
 class MlflowRunHook:
-    """Kedro hook: one MLflow run per pipeline run, with parameters and lineage tags."""
+    """Kedro hook: one MLflow run per pipeline run, with parameters and lineage tags.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    settings : callable
+        Builds the settings when a run starts (``riskloop.settings.Settings``: read then, not
+        when Kedro imports its settings module). The run's ``mlflow_workspace`` runtime
+        parameter (:func:`workspace_params`), when given, overrides their tracking store.
+    """
+
+    def __init__(self, settings: Callable[[], TrackingSettings]) -> None:
+        self._settings = settings
         self._owns_run = False
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         import mlflow
 
-        from riskloop.settings import Settings
-
-        settings = Settings()
-        configure(settings.resolved_tracking_uri)
+        settings = self._settings()
+        workspace = (run_params.get("runtime_params") or {}).get(WORKSPACE_PARAM) or {}
+        configure(workspace.get("tracking_uri") or settings.resolved_tracking_uri)
+        artifact_dir = workspace.get("artifact_dir")
         scenario = catalog.load("scenario")
-        use_experiment(scenario.name, settings.resolved_artifact_dir)
+        use_experiment(
+            scenario.name, Path(artifact_dir) if artifact_dir else settings.resolved_artifact_dir
+        )
         self._owns_run = mlflow.active_run() is None
         if self._owns_run:
             mlflow.start_run(run_name=run_params.get("pipeline_name") or "__default__")
-        parameters = catalog.load("parameters")
+        # the workspace is where the run goes, not how the model was made (and a tracking URI
+        # may carry a password)
+        parameters = {k: v for k, v in catalog.load("parameters").items() if k != WORKSPACE_PARAM}
         params = _flatten("", parameters, {})
         params["scenario"] = scenario.name
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
@@ -154,7 +210,8 @@ def log_report(artifact_file: str, data: Any) -> None:
     if isinstance(data, pd.DataFrame):
         mlflow.log_text(data.to_csv(index=False), artifact_file)
     elif isinstance(data, dict | list):
-        mlflow.log_dict(data, artifact_file)
+        # what mlflow.log_dict writes for a .json file, for lists too (its signature says dict)
+        mlflow.log_text(json.dumps(data, indent=2, default=str), artifact_file)
     elif isinstance(data, str):
         mlflow.log_text(data, artifact_file)
     elif hasattr(data, "savefig"):

@@ -7,11 +7,10 @@ what to open. MLflow's own ``MLFLOW_TRACKING_URI`` is honoured as MLflow users e
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from riskloop.registry import MlflowRunHook
@@ -30,7 +29,8 @@ def find_project_dir(start: Path | None = None) -> Path:
 class Settings(BaseSettings):
     """Runtime settings. Every field can be set with ``RISKLOOP_<FIELD>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="RISKLOOP_", extra="ignore")
+    # validate_by_name: Settings(tracking_uri=...) works although the field has env aliases
+    model_config = SettingsConfigDict(env_prefix="RISKLOOP_", extra="ignore", validate_by_name=True)
 
     project_dir: Path = Field(default_factory=find_project_dir)
     scenario_file: Path = Path("conf/base/scenarios/credit.yml")
@@ -39,7 +39,10 @@ class Settings(BaseSettings):
         None, description="prediction log; default: SQLite file in the data folder"
     )
     tracking_uri: str | None = Field(
-        None, description="MLflow tracking/registry; default: MLFLOW_TRACKING_URI or SQLite"
+        None,
+        # MLflow users set MLFLOW_TRACKING_URI; riskloop's own name wins when both are set
+        validation_alias=AliasChoices("RISKLOOP_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking/registry; default: SQLite file in the project folder",
     )
     model_alias: str = "champion"
     api_host: str = "127.0.0.1"
@@ -79,19 +82,24 @@ class Settings(BaseSettings):
         return self.path(self.scenario_file)
 
     @property
+    def conf_dir(self) -> Path:
+        """Kedro's base configuration folder: every YAML file riskloop reads lives here."""
+        return self.project_dir / "conf" / "base"
+
+    @property
     def monitoring_config_path(self) -> Path:
         """The monitor's windows and alert rules (:mod:`riskloop.monitoring.config`)."""
-        return self.project_dir / "conf" / "base" / "monitoring.yml"
+        return self.conf_dir / "monitoring.yml"
 
     @property
     def retraining_config_path(self) -> Path:
         """The retraining policy and simulation defaults (:mod:`riskloop.retraining.config`)."""
-        return self.project_dir / "conf" / "base" / "retraining.yml"
+        return self.conf_dir / "retraining.yml"
 
     @property
     def gate_thresholds_path(self) -> Path:
         """The promotion gate's thresholds (registration and retraining share them)."""
-        return self.project_dir / "conf" / "base" / "parameters_promotion.yml"
+        return self.conf_dir / "parameters_promotion.yml"
 
     @property
     def resolved_database_url(self) -> str:
@@ -101,11 +109,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_tracking_uri(self) -> str:
-        return (
-            self.tracking_uri
-            or os.environ.get("MLFLOW_TRACKING_URI")
-            or f"sqlite:///{self.project_dir / 'mlflow.db'}"
-        )
+        return self.tracking_uri or f"sqlite:///{self.project_dir / 'mlflow.db'}"
 
     @property
     def resolved_artifact_dir(self) -> Path:
@@ -118,7 +122,9 @@ class Settings(BaseSettings):
 
 
 # ---- read by Kedro (kedro.framework.project.settings) -----------------------------------
-HOOKS = (MlflowRunHook(),)
+# The hook builds the settings when a run starts (the class is the factory): the environment is
+# read at the edge, when Kedro runs, never when this module is imported.
+HOOKS = (MlflowRunHook(Settings),)
 # CONFIG_LOADER_CLASS stays Kedro's default (OmegaConfigLoader): importing Kedro here would put
 # it on the API's import path, and the API image carries no Kedro.
 CONFIG_LOADER_ARGS = {"base_env": "base", "default_run_env": "local"}

@@ -20,6 +20,7 @@ from riskloop.evaluation.gates import (
 from riskloop.pipelines.registration.pipeline import (
     create_pipeline as create_registration_pipeline,
 )
+from riskloop.retraining.config import load_retraining_config
 from tests.conftest import PROJECT_DIR
 
 CHAMPION = ModelEvidence(profit_per_1000=1000.0, auc=0.85, dp_ratio=0.9, eo_difference=0.05)
@@ -111,9 +112,12 @@ def test_the_shipped_thresholds_are_one_section_every_promotion_reads():
         min_auc_improvement=0.0,
         brier_tolerance=0.01,
     )
-    # the registration pipeline takes the same section from Kedro's parameters
-    registration = create_registration_pipeline().nodes[0]
-    assert "params:promotion_gate" in registration.inputs
+    # the registration pipeline takes the same section from Kedro's parameters, and the
+    # retraining workflow loads the same file
+    registration = create_registration_pipeline()
+    assert any("params:promotion_gate" in node.inputs for node in registration.nodes)
+    retraining = load_retraining_config(PROJECT_DIR / "conf" / "base" / "retraining.yml", shipped)
+    assert retraining.gates == thresholds
     # and no other configuration file repeats a threshold, under its name or an older one
     names = [*GateThresholds.model_fields, "min_improvement"]
     for path in (PROJECT_DIR / "conf").rglob("*.yml"):

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -33,6 +34,17 @@ from tests.conftest import CREDIT_SCENARIO, PROJECT_DIR
 
 WINDOWS, ROWS = 8, 300
 CONF = PROJECT_DIR / "conf" / "base"
+
+
+@contextlib.contextmanager
+def workspace_environment(work_dir):
+    """MLflow pointed at the simulation's workspace, and the environment the CLI's settings are
+    read from pointing there too (the simulator itself passes the workspace, never the env)."""
+    with pytest.MonkeyPatch.context() as env, isolated_workspace(work_dir):
+        env.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work_dir / 'mlflow.db'}")
+        env.setenv("RISKLOOP_ARTIFACT_DIR", str(work_dir / "mlartifacts"))
+        env.setenv("RISKLOOP_DATABASE_URL", f"sqlite:///{work_dir / 'predictions.db'}")
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +141,7 @@ class _DeclinesAGroup:
 def test_an_unfair_challenger_is_refused_by_the_fairness_gate(recession):
     _, work_dir, scenario = recession
     name = scenario.model_name
-    with isolated_workspace(work_dir):
+    with workspace_environment(work_dir):
         store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
         before = registry.version_for_alias(name).version
         result = retrain_challenger(
@@ -157,7 +169,7 @@ def test_a_corrupt_feedback_batch_is_quarantined_and_the_champion_is_unchanged(r
     from riskloop.cli import app
 
     _, work_dir, scenario = recession
-    with isolated_workspace(work_dir):
+    with workspace_environment(work_dir):
         store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
         labelled = len(store.labelled_predictions())
         champion = registry.version_for_alias(scenario.model_name).version
@@ -177,7 +189,7 @@ def test_a_corrupt_feedback_batch_is_quarantined_and_the_champion_is_unchanged(r
 def test_a_crash_around_the_alias_write_leaves_a_consistent_champion(recession, monkeypatch):
     _, work_dir, scenario = recession
     name = scenario.model_name
-    with isolated_workspace(work_dir):
+    with workspace_environment(work_dir):
         store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
         audit = MonitoringStore(store.engine)
         assert registry.version_for_alias(name).version == "2"
@@ -215,7 +227,7 @@ def test_rollback_and_promote_move_the_champion_and_record_it(recession):
 
     _, work_dir, scenario = recession
     name = scenario.model_name
-    with isolated_workspace(work_dir):
+    with workspace_environment(work_dir):
         assert registry.get_version(name, "2").tags[PREVIOUS_CHAMPION_TAG] == "1"
         result = CliRunner().invoke(app, ["rollback", "--reason", "bad week"])
         assert result.exit_code == 0, result.output

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
@@ -76,27 +75,20 @@ class Timeline:
 
 
 @contextlib.contextmanager
-def isolated_workspace(work_dir: Path) -> Iterator[dict[str, str]]:
-    """Point MLflow, the artifact folder and the prediction log at ``work_dir`` for the
-    duration (the Kedro hook reads them from the environment), then restore them."""
-    env = {
-        "MLFLOW_TRACKING_URI": f"sqlite:///{work_dir / 'mlflow.db'}",
-        "RISKLOOP_ARTIFACT_DIR": str(work_dir / "mlartifacts"),
-        "RISKLOOP_DATABASE_URL": f"sqlite:///{work_dir / 'predictions.db'}",
-    }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    registry.configure(env["MLFLOW_TRACKING_URI"])
+def isolated_workspace(work_dir: Path) -> Iterator[dict[str, Any]]:
+    """Point MLflow at ``work_dir``'s own tracking database for the duration, then back.
+
+    Yields the runtime parameters (:func:`riskloop.registry.workspace_params`) that send the
+    pipeline runs of the simulation there too, with their artifacts under ``work_dir``: the
+    Kedro hook reads them from the run, so the environment is left alone.
+    """
+    tracking_uri = f"sqlite:///{work_dir / 'mlflow.db'}"
+    previous = registry.current_tracking_uri()
+    registry.configure(tracking_uri)
     try:
-        yield env
+        yield registry.workspace_params(tracking_uri, work_dir / "mlartifacts")
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        if saved["MLFLOW_TRACKING_URI"]:
-            registry.configure(saved["MLFLOW_TRACKING_URI"])
+        registry.configure(previous)
 
 
 def fired_triggers(run: Any) -> list[str]:
@@ -159,11 +151,13 @@ def simulate(
         min_labelled=min(monitor_config.min_labelled, size // 2),
     )
     retrain_on = set(spec.retrain_on) if spec.retrain_on is not None else None
-    retraining = config.model_copy(update={"training": spec.training or config.training})
     with contextlib.ExitStack() as stack:
         folder = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         folder.mkdir(parents=True, exist_ok=True)
-        stack.enter_context(isolated_workspace(folder))
+        workspace = stack.enter_context(isolated_workspace(folder))
+        # every pipeline run (first champion, challengers) goes to the workspace's registry
+        training = {**(spec.training or config.training), **workspace}
+        retraining = config.model_copy(update={"training": training})
         return _run(
             project_dir,
             scenario_file,
@@ -172,6 +166,7 @@ def simulate(
             retraining,
             monitor,
             folder,
+            workspace,
             n_windows,
             size,
             retrain_on,
@@ -187,6 +182,7 @@ def _run(
     config: RetrainingConfig,
     monitor: MonitorConfig,
     folder: Path,
+    workspace: dict[str, Any],
     n_windows: int,
     size: int,
     retrain_on: set[str] | None,
@@ -204,7 +200,10 @@ def _run(
     rng = np.random.default_rng(spec.seed)
     say(f"training the first champion of {name} (simulation budget) …")
     run_pipeline(
-        project_dir, scenario_file=scenario_file, data_dir=folder / "data", params=spec.training
+        project_dir,
+        scenario_file=scenario_file,
+        data_dir=folder / "data",
+        params={**spec.training, **workspace},
     )
     model_input = folder / "data" / "05_model_input"
     held_out = pd.concat(

@@ -2,7 +2,8 @@
 
 Run with ``riskloop ui`` (or ``riskloop serve --ui``). Every page talks to the scoring API over
 HTTP (``RISKLOOP_API_URL``) and imports no model code, so the UI works against any deployed
-service.
+service. This script is the UI's edge: it reads the settings once per run and hands the pages
+the API client (:func:`riskloop.ui.components.api`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from riskloop.ui.client import api_url
+from riskloop.ui.client import APIClient
+from riskloop.ui.components import API_CLIENT
+from riskloop.ui.settings import UISettings
 
 VIEWS = Path(__file__).with_name("views")
 
@@ -27,7 +30,9 @@ def main() -> None:
             st.Page(VIEWS / "monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
         ]
     )
-    st.sidebar.caption(f"API: {api_url()}")
+    client = APIClient(UISettings().api_url)
+    st.session_state[API_CLIENT] = client
+    st.sidebar.caption(f"API: {client.base_url}")
     navigation.run()
 
 

@@ -1,4 +1,5 @@
-"""Tiny HTTP client of the scoring API, used by the UI pages.
+"""Tiny HTTP client of the scoring API, used by the UI pages (the Streamlit app builds one from
+:class:`riskloop.ui.settings.UISettings` and hands it to the pages).
 
 The UI imports no model code: everything it shows comes from these calls. Two exceptions carry
 a message meant for the person at the screen: :class:`APIUnavailable` (the API cannot be
@@ -8,12 +9,9 @@ has no model loaded yet).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
-
-DEFAULT_API_URL = "http://127.0.0.1:8000"
 
 
 class APIUnavailable(RuntimeError):
@@ -24,19 +22,71 @@ class NoModel(APIUnavailable):
     """The API answers but has no model loaded (HTTP 503)."""
 
 
-def api_url() -> str:
-    """The API's base address: ``RISKLOOP_API_URL`` or the local default, without a final /."""
-    return os.environ.get("RISKLOOP_API_URL", DEFAULT_API_URL).rstrip("/")
+class APIClient:
+    """The scoring API at ``base_url``, one method per route the UI uses.
 
+    Parameters
+    ----------
+    base_url : str
+        The API's address (``UISettings.api_url``); a final ``/`` is ignored.
+    """
 
-def _request(method: str, path: str, **kwargs: Any) -> httpx.Response:
-    try:
-        return httpx.request(method, f"{api_url()}{path}", timeout=10.0, **kwargs)
-    except httpx.HTTPError as error:
-        raise APIUnavailable(
-            f"the scoring API at {api_url()} is not reachable ({error.__class__.__name__})."
-            " Start it with `riskloop serve`."
-        ) from None
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return httpx.request(method, f"{self.base_url}{path}", timeout=10.0, **kwargs)
+        except httpx.HTTPError as error:
+            raise APIUnavailable(
+                f"the scoring API at {self.base_url} is not reachable"
+                f" ({error.__class__.__name__}). Start it with `riskloop serve`."
+            ) from None
+
+    def get_schema(self) -> dict[str, Any]:
+        """The fields an application needs: ``{"features": [{name, kind, min, max, ...}]}``."""
+        return _json_or_raise(self._request("GET", "/v1/schema"))
+
+    def get_model(self) -> dict[str, Any]:
+        """The model in service: name, version, alias, threshold, metrics, data hash."""
+        return _json_or_raise(self._request("GET", "/v1/model"))
+
+    def get_reports(self) -> dict[str, Any]:
+        """The model's report documents (model card, comparison, calibration, profit curve,
+        business, fairness); ``{}`` when the model has none or the API predates the route."""
+        response = self._request("GET", "/v1/model/reports")
+        if response.status_code == 404:
+            return {}
+        reports = _json_or_raise(response)
+        return reports if isinstance(reports, dict) else {}
+
+    def _post_application(
+        self, path: str, application: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        response = self._request("POST", path, json=application)
+        if response.status_code == 200:
+            return response.json(), None
+        if response.status_code == 503:
+            raise NoModel("the API has no model loaded any more: reload the page once it has one.")
+        return None, _error_message(response)
+
+    def score(self, application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """Score and log one application: (result, None) on success, (None, message) when the
+        API refused it."""
+        return self._post_application("/v1/score", application)
+
+    def preview(self, application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """Score one application without logging it (what-if exploration); same answer shape
+        as :meth:`score`."""
+        return self._post_application("/v1/score/preview", application)
+
+    def get_monitoring(self) -> dict[str, Any]:
+        """The monitor's newest windows, fired triggers and alert rules for the model in
+        service; empty windows when the monitor has not run or the API predates the route."""
+        response = self._request("GET", "/v1/monitoring")
+        if response.status_code == 404:
+            return {"windows": [], "triggers": [], "rules": []}
+        return _json_or_raise(response)
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -60,53 +110,3 @@ def _json_or_raise(response: httpx.Response) -> Any:
             f" {_error_message(response)}"
         )
     return response.json()
-
-
-def get_schema() -> dict[str, Any]:
-    """The fields an application needs: ``{"features": [{name, kind, min, max, ...}]}``."""
-    return _json_or_raise(_request("GET", "/v1/schema"))
-
-
-def get_model() -> dict[str, Any]:
-    """The model in service: name, version, alias, threshold, metrics, data hash."""
-    return _json_or_raise(_request("GET", "/v1/model"))
-
-
-def get_reports() -> dict[str, Any]:
-    """The model's report documents (model card, comparison, calibration, profit curve,
-    business, fairness); ``{}`` when the model has none or the API predates the route."""
-    response = _request("GET", "/v1/model/reports")
-    if response.status_code == 404:
-        return {}
-    reports = _json_or_raise(response)
-    return reports if isinstance(reports, dict) else {}
-
-
-def _post_application(path: str, application: dict[str, Any]) -> tuple[dict | None, str | None]:
-    response = _request("POST", path, json=application)
-    if response.status_code == 200:
-        return response.json(), None
-    if response.status_code == 503:
-        raise NoModel("the API has no model loaded any more: reload the page once it has one.")
-    return None, _error_message(response)
-
-
-def score(application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """Score and log one application: (result, None) on success, (None, message) when the API
-    refused it."""
-    return _post_application("/v1/score", application)
-
-
-def preview(application: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """Score one application without logging it (what-if exploration); same answer shape as
-    :func:`score`."""
-    return _post_application("/v1/score/preview", application)
-
-
-def get_monitoring() -> dict[str, Any]:
-    """The monitor's newest windows, fired triggers and alert rules for the model in service;
-    empty windows when the monitor has not run or the API predates the route."""
-    response = _request("GET", "/v1/monitoring")
-    if response.status_code == 404:
-        return {"windows": [], "triggers": [], "rules": []}
-    return _json_or_raise(response)

@@ -7,10 +7,18 @@ from typing import Any
 
 import streamlit as st
 
-from riskloop.ui.client import APIUnavailable, NoModel, api_url, get_model, get_reports
+from riskloop.ui.client import APIClient, APIUnavailable, NoModel
 
+# where the app (ui/app.py, the UI's edge) leaves the API client for the pages
+API_CLIENT = "riskloop_api_client"
 MISSING = "(missing)"
 NOT_AVAILABLE = "not available for this model yet"
+
+
+def api() -> APIClient:
+    """The client of the scoring API the app built for this run from the UI's settings."""
+    client: APIClient = st.session_state[API_CLIENT]
+    return client
 
 
 def explain_unavailable(problem: APIUnavailable) -> None:
@@ -19,13 +27,13 @@ def explain_unavailable(problem: APIUnavailable) -> None:
         st.warning(f"No model to show: {problem}")
     else:
         st.error(str(problem))
-    st.caption(f"API address: {api_url()} (set RISKLOOP_API_URL to use another)")
+    st.caption(f"API address: {api().base_url} (set RISKLOOP_API_URL to use another)")
 
 
 def model_or_explain() -> dict[str, Any] | None:
     """``GET /v1/model``, or None after explaining on the page why it failed."""
     try:
-        return get_model()
+        return api().get_model()
     except APIUnavailable as problem:
         explain_unavailable(problem)
         return None
@@ -34,7 +42,7 @@ def model_or_explain() -> dict[str, Any] | None:
 def reports_or_explain() -> dict[str, Any] | None:
     """``GET /v1/model/reports`` (``{}`` when the model has none), or None after explaining."""
     try:
-        return get_reports()
+        return api().get_reports()
     except APIUnavailable as problem:
         explain_unavailable(problem)
         return None

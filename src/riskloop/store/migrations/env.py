@@ -1,8 +1,10 @@
 """Alembic environment of the prediction store: compares against riskloop.store's ``metadata``.
 
-The database URL is the config's ``sqlalchemy.url`` (set by :func:`alembic_config`), else
-``RISKLOOP_DATABASE_URL`` / the default SQLite file (riskloop's settings), so the plain
-``alembic`` command works from the repository root with its ``alembic.ini``.
+The database URL is the config's ``sqlalchemy.url``: riskloop's own callers set it
+(:func:`alembic_config`, from the settings they were handed). Only for the plain ``alembic``
+command, run from the repository root with its ``alembic.ini``, is this script an entry point of
+its own, and then it reads riskloop's settings (``RISKLOOP_DATABASE_URL`` / the default SQLite
+file) itself, as any edge does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
+    # the plain `alembic` command: this script is the edge, so it reads the settings itself
     from riskloop.settings import Settings
 
     return Settings().resolved_database_url

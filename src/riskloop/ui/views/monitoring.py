@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from riskloop.ui.charts import Layered
-from riskloop.ui.client import APIUnavailable, get_monitoring
-from riskloop.ui.components import explain_unavailable, model_caption, model_or_explain
+from riskloop.ui.client import APIUnavailable
+from riskloop.ui.components import api, explain_unavailable, model_caption, model_or_explain
 
 # PSI convention in credit: < 0.10 stable, 0.10–0.25 watch, > 0.25 act
 PSI_THRESHOLDS = {"watch": 0.10, "act": 0.25}
@@ -96,7 +96,7 @@ def render() -> None:
         return
     model_caption(model)
     try:
-        document = get_monitoring()
+        document = api().get_monitoring()
     except APIUnavailable as problem:
         explain_unavailable(problem)
         return

@@ -13,8 +13,14 @@ from typing import Any
 import streamlit as st
 
 from riskloop.ui.charts import probability_gauge, reason_bars, what_if_chart
-from riskloop.ui.client import APIUnavailable, get_schema, preview, score
-from riskloop.ui.components import explain_unavailable, field_input, model_caption, model_or_explain
+from riskloop.ui.client import APIClient, APIUnavailable
+from riskloop.ui.components import (
+    api,
+    explain_unavailable,
+    field_input,
+    model_caption,
+    model_or_explain,
+)
 
 SWEEP_FACTORS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
@@ -38,12 +44,15 @@ def sweep_values(feature: dict[str, Any], current: Any) -> list[Any]:
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def sweep(application_json: str, field: str, values_json: str, model_key: str) -> list[float]:
-    """Preview probabilities for each tried value (cached per model and application)."""
+def sweep(
+    api_url: str, application_json: str, field: str, values_json: str, model_key: str
+) -> list[float]:
+    """Preview probabilities for each tried value (cached per API, model and application)."""
     application = json.loads(application_json)
+    client = APIClient(api_url)
     probabilities = []
     for value in json.loads(values_json):
-        result, problem = preview({**application, field: value})
+        result, problem = client.preview({**application, field: value})
         probabilities.append(result["probability_of_default"] if result else float("nan"))
     return probabilities
 
@@ -86,7 +95,7 @@ def what_if(schema: dict[str, Any], application: dict[str, Any], result: dict[st
         new_value = field_input(features[name], key=f"whatif.{name}", value=application[name])
     changed = {**application, name: new_value}
     try:
-        moved, problem = preview(changed)
+        moved, problem = api().preview(changed)
     except APIUnavailable as error:
         explain_unavailable(error)
         return
@@ -106,6 +115,7 @@ def what_if(schema: dict[str, Any], application: dict[str, Any], result: dict[st
         st.warning(f"The decision changes to **{moved['decision'].upper()}**.")
     values = sweep_values(features[name], application[name])
     probabilities = sweep(
+        api().base_url,
         json.dumps(application, sort_keys=True),
         name,
         json.dumps(values),
@@ -123,7 +133,7 @@ def render() -> None:
     if model is None:
         return
     try:
-        schema = get_schema()
+        schema = api().get_schema()
     except APIUnavailable as error:
         explain_unavailable(error)
         return
@@ -137,7 +147,7 @@ def render() -> None:
         submitted = st.form_submit_button("Score", type="primary")
     if submitted:
         try:
-            result, problem = score(application)
+            result, problem = api().score(application)
         except APIUnavailable as error:
             explain_unavailable(error)
             return
