@@ -17,8 +17,9 @@ from riskloop.store import MonitoringStore, PredictionRecord, PredictionStore, R
 
 
 @pytest.fixture()
-def store(tmp_path):
-    store = PredictionStore(f"sqlite:///{tmp_path / 'log.db'}")
+def store(database_url):
+    """Six scored applications, the last with its outcome, on SQLite and PostgreSQL."""
+    store = PredictionStore(database_url)
     store.append(
         [
             PredictionRecord(
