@@ -306,3 +306,20 @@ def test_threshold_optimizer_report_names_its_settings_and_uses_the_seed():
         y_bad, probability, approved, group, profit, constraint="equalized_odds", seed=3
     )
     assert again == result
+
+
+def test_cut_keeps_the_rows_index_and_name_and_short_labels_whole():
+    from riskloop.evaluation.fairness import cut_numeric
+
+    ages = pd.Series([24, 40, 60, 61, "n/a", None], index=[10, 11, 12, 13, 14, 15], name="Age")
+    groups = cut_numeric(ages, [25, 40, 60], ["a", "b", "c", "d"])
+    # three edges: 40 opens the third group, 60 closes it; text that is no number is missing
+    assert groups.tolist() == ["a", "c", "c", "d", "missing", "missing"]
+    assert groups.index.tolist() == [10, 11, 12, 13, 14, 15] and groups.name == "Age"
+
+
+def test_sensitive_groups_line_up_with_the_frames_rows(credit_scenario):
+    frame = pd.DataFrame({"Age": [70, 20], "Marital": ["widow", "single"]}, index=[7, 3])
+    groups = sensitive_groups(frame, credit_scenario)
+    assert groups.index.tolist() == [7, 3]
+    assert groups.loc[3].tolist() == ["under 25", "single"]
