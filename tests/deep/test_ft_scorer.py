@@ -112,3 +112,18 @@ def test_explain_gives_attention_beside_shap_through_the_api(trained):
     features_in_order = [*scorer.preprocessor.numeric, *scorer.preprocessor.categorical]
     got = [explained["attention"]["rollout"][f] for f in features_in_order]
     np.testing.assert_allclose(got, expected)
+
+
+def test_evaluation_report_sets_global_attention_beside_shap(trained):
+    from riskloop.pipelines.evaluation.nodes import explanation_report
+
+    scorer, frame = trained
+    report, _ = explanation_report(scorer, frame, {"importance_sample": 30, "lime_sample": 0})
+    attention = report["attention"]
+    assert attention["n_explained"] == 20  # the agnostic explainer's row budget
+    rows = {row["feature"]: row for row in attention["features"]}
+    assert set(rows) == set(scorer.input_schema.names)
+    assert sum(r["attention_rollout"] for r in rows.values()) == pytest.approx(1.0)
+    for feature, value in report["mean_abs_contribution"].items():
+        assert rows[feature]["mean_abs_shap"] == pytest.approx(value)
+    assert -1.0 <= attention["spearman_rollout_vs_shap"] <= 1.0

@@ -22,7 +22,7 @@ the same, but contributions are not deltas of the calibrated probability.
 These modules import NumPy (and shap/lime lazily, when an explainer is first used).
 """
 
-from riskloop.evaluation.explain.agreement import lime_agreement
+from riskloop.evaluation.explain.agreement import attention_agreement, lime_agreement
 from riskloop.evaluation.explain.explainer import Explainer, OutputSpace
 from riskloop.evaluation.explain.families import explained_model, model_family
 from riskloop.evaluation.explain.reasons import aggregate_to_features, reason_codes
@@ -34,6 +34,7 @@ __all__ = [
     "ExplanationSetup",
     "OutputSpace",
     "aggregate_to_features",
+    "attention_agreement",
     "explained_model",
     "lime_agreement",
     "model_family",

@@ -82,3 +82,43 @@ def lime_agreement(
         "mean_overlap": float(np.mean([a["overlap"] for a in per_applicant])),
         "per_applicant": per_applicant,
     }
+
+
+def attention_agreement(explained: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Global attention of an attention model beside its global SHAP importance.
+
+    ``explained`` are :meth:`riskloop.scorer.Scorer.explain_records` rows that carry
+    ``attention``. Per feature: the mean [CLS] attention (rollout and last block) and the mean
+    |SHAP| contribution; then Spearman's rank correlation of rollout attention with |SHAP| and
+    the features whose two ranks differ most. Attention is where the model looked, SHAP how much
+    a feature moved the score: a low correlation is a finding, not an error.
+    """
+    from scipy.stats import spearmanr
+
+    features = list(explained[0]["contributions"])
+
+    def mean(getter: Callable[[dict[str, Any]], dict[str, float]]) -> np.ndarray:
+        return np.array([np.mean([getter(row)[f] for row in explained]) for f in features])
+
+    rollout = mean(lambda row: row["attention"]["rollout"])
+    last_layer = mean(lambda row: row["attention"]["last_layer"])
+    shap = mean(lambda row: {f: abs(v) for f, v in row["contributions"].items()})
+    attention_rank = (-rollout).argsort().argsort() + 1
+    shap_rank = (-shap).argsort().argsort() + 1
+    gap = np.abs(attention_rank - shap_rank)
+    return {
+        "n_explained": len(explained),
+        "spearman_rollout_vs_shap": float(spearmanr(rollout, shap).statistic),
+        "features": [
+            {
+                "feature": f,
+                "attention_rollout": float(rollout[i]),
+                "attention_last_layer": float(last_layer[i]),
+                "mean_abs_shap": float(shap[i]),
+                "attention_rank": int(attention_rank[i]),
+                "shap_rank": int(shap_rank[i]),
+            }
+            for i, f in sorted(enumerate(features), key=lambda item: shap_rank[item[0]])
+        ],
+        "largest_disagreements": [features[i] for i in np.argsort(-gap, kind="stable")[:3]],
+    }

@@ -217,7 +217,7 @@ def explanation_report(
 
     Empty (with the reason) for a scorer trained without explanation state.
     """
-    from riskloop.evaluation.explain import lime_agreement
+    from riskloop.evaluation.explain import attention_agreement, lime_agreement
 
     if scorer.explanation is None:
         return {
@@ -245,6 +245,8 @@ def explanation_report(
         "n_explained": len(explained),
         "mean_abs_contribution": importance,
     }
+    if explained and "attention" in explained[0]:  # an attention model: where it looked
+        report["attention"] = attention_agreement(explained)
     n_lime = min(int(evaluation.get("lime_sample", 20)), len(sample))
     if n_lime > 0:
         matrix = scorer.preprocessor.transform(sample[scorer.input_schema.names].iloc[:n_lime])
