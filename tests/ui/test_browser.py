@@ -18,6 +18,7 @@ from tests.ui.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 APP = PROJECT_DIR / "src" / "riskloop" / "ui" / "app.py"
+STREAMLIT_READY_TIMEOUT_S = 120.0  # a cold Streamlit start on a busy two-core machine
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -65,20 +66,39 @@ def streamlit_ui(live_api, tmp_path):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    output = tmp_path / "streamlit.log"
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + STREAMLIT_READY_TIMEOUT_S
+        last_error = "no answer yet"
+        while True:
             try:
-                if httpx.get(f"{url}/_stcore/health", timeout=0.5).status_code == 200:
+                answer = httpx.get(f"{url}/_stcore/health", timeout=0.5)
+                if answer.status_code == 200:
                     break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited: {(tmp_path / 'streamlit.log').read_text()}")
+                last_error = f"HTTP {answer.status_code}"
+            except httpx.HTTPError as error:
+                last_error = f"{type(error).__name__}: {error}"
+            if process.poll() is not None or time.monotonic() > deadline:
+                state = (
+                    f"exited with {process.returncode}"
+                    if process.poll() is not None
+                    else f"no answer after {STREAMLIT_READY_TIMEOUT_S:g} s"
+                )
+                pytest.fail(
+                    f"the Streamlit UI never became ready ({state}): waited for GET"
+                    f" {url}/_stcore/health to answer 200; last attempt: {last_error}.\n"
+                    f"Streamlit's output:\n{output.read_text() or '(nothing)'}",
+                    pytrace=False,
+                )
             time.sleep(0.1)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it behind
+            process.kill()
+            process.wait(timeout=10)
         log.close()
 
 
