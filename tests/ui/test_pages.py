@@ -107,6 +107,8 @@ def test_model_page_shows_the_pipelines_reports(live_api, monkeypatch, pipeline_
     assert list(bins["observed"]) == pytest.approx(
         [b["observed"] for b in reports["calibration"]["bins"]]
     )
+    explained = reports["explanations"]
+    assert f"on average over {explained['n_explained']} test applicants (SHAP)" in said
 
 
 def test_business_page_reads_the_nearest_point_of_the_profit_curve(

@@ -358,3 +358,54 @@ def group_interval_chart(frame: pd.DataFrame, metric: str) -> Layered:
             .encode(x=alt.X(f"{metric} low:Q", title=metric), x2=f"{metric} high:Q", y=y)
         )
     return alt.layer(*layers, point).properties(height=max(80, 40 * len(frame)))
+
+
+# --------------------------------------------------------------------------- model page
+def importance_chart(importance: Mapping[str, float], unit: str) -> alt.Chart:
+    """Global importance: one bar per input feature, the most important on top."""
+    frame = pd.DataFrame({"feature": list(importance), "value": list(importance.values())})
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=NEUTRAL_COLOUR)
+        .encode(
+            x=alt.X("value:Q", title=f"mean |contribution| ({unit})"),
+            y=alt.Y("feature:N", sort="-x", title=None),
+            tooltip=["feature", alt.Tooltip("value:Q", title="mean |contribution|", format=".4f")],
+        )
+        .properties(height=alt.Step(20))
+    )
+
+
+def attention_vs_shap_chart(rows: Sequence[Mapping[str, Any]]) -> alt.Chart:
+    """Per feature, its share of the model's [CLS] attention beside its share of the total
+    |SHAP| importance: where the model looked against what moved its scores."""
+    total_shap = sum(r["mean_abs_shap"] for r in rows) or 1.0
+    records = []
+    for row in rows:
+        records.append(
+            {"feature": row["feature"], "measure": "attention", "share": row["attention_rollout"]}
+        )
+        records.append(
+            {
+                "feature": row["feature"],
+                "measure": "|SHAP|",
+                "share": row["mean_abs_shap"] / total_shap,
+            }
+        )
+    order = [row["feature"] for row in rows]
+    return (
+        alt.Chart(pd.DataFrame(records))
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", title="share of the total", axis=alt.Axis(format="%")),
+            y=alt.Y("feature:N", sort=order, title=None),
+            yOffset="measure:N",
+            color=alt.Color(
+                "measure:N",
+                scale=alt.Scale(domain=["attention", "|SHAP|"], range=["#8e44ad", NEUTRAL_COLOUR]),
+                title=None,
+            ),
+            tooltip=["feature", "measure", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=alt.Step(12))
+    )

@@ -8,7 +8,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from riskloop.ui.charts import calibration_chart, comparison_chart
+from riskloop.ui.charts import (
+    attention_vs_shap_chart,
+    calibration_chart,
+    comparison_chart,
+    importance_chart,
+)
 from riskloop.ui.components import (
     model_caption,
     model_or_explain,
@@ -48,7 +53,9 @@ def render() -> None:
     if reports is None:
         return
 
-    card, comparison, calibration = st.tabs(["Model card", "Candidates", "Calibration"])
+    card, comparison, calibration, explanations = st.tabs(
+        ["Model card", "Candidates", "Calibration", "Explanations"]
+    )
     with card:
         if reports.get("model_card"):
             st.markdown(reports["model_card"])
@@ -76,6 +83,35 @@ def render() -> None:
                 st.dataframe(pd.DataFrame(document["bins"]), hide_index=True)
         else:
             not_available("Calibration")
+    with explanations:
+        explanation_tab(reports.get("explanations") or {})
+
+
+def explanation_tab(document: dict[str, Any]) -> None:
+    """Global SHAP importance; for an attention model, where it looked beside it."""
+    importance = document.get("mean_abs_contribution")
+    if not document.get("available") or not importance:
+        not_available("Global explanations")
+        return
+    unit = "log-odds" if document.get("output_space") == "log_odds" else "probability"
+    st.caption(
+        f"How much each input moved the scores, on average over {document.get('n_explained')}"
+        " test applicants (SHAP). The reasons given with each decline come from the same"
+        " contributions."
+    )
+    st.altair_chart(importance_chart(importance, unit), width="stretch")
+    attention = document.get("attention")
+    if attention:
+        rho = attention["spearman_rollout_vs_shap"]
+        st.subheader("Where the model looked", anchor=False)
+        st.write(
+            f"The transformer's [CLS] token attends to the features that it reads to form its"
+            f" summary. Attention and SHAP rank the features with a Spearman correlation of"
+            f" **{rho:.2f}**; they differ most on"
+            f" {', '.join(attention['largest_disagreements'])}. Attention is where the model"
+            " looked, not how much a feature moved a score: reasons never come from it."
+        )
+        st.altair_chart(attention_vs_shap_chart(attention["features"]), width="stretch")
 
 
 render()
