@@ -59,7 +59,13 @@ def load_config(path: str | Path, model: type[ModelT], *, missing_ok: bool = Fal
         raise ConfigError(f"{path}: file not found")
     try:
         raw: Any = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error}") from None
+    except yaml.MarkedYAMLError as error:
+        where = error.problem_mark
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{at}: {error.problem}") from None
+    except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     if raw is None:
         raw = {}
