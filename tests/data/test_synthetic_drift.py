@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskloop.data.drift import DriftConfigError, apply_drift, segment_mask
 from riskloop.data.scenario import Scenario
+from riskloop.data.synthetic_drift import DriftConfigError, apply_drift, segment_mask
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from riskloop import registry
-from riskloop.monitoring.drift import feature_drift
+from riskloop.monitoring.log_drift import feature_drift
 from riskloop.pipelines.runner import run_pipeline
 from riskloop.serving.app import create_app
 from riskloop.serving.loading import load_registered_model

@@ -102,7 +102,7 @@ def test_the_gate_promotes_the_first_model_and_refuses_the_same_one_again(postgr
 
 def test_registration_scoring_feedback_and_monitor_on_postgresql(postgres_loop, tmp_path):
     from riskloop import registry
-    from riskloop.monitoring.drift import feature_drift
+    from riskloop.monitoring.log_drift import feature_drift
     from riskloop.serving.app import create_app
     from riskloop.serving.loading import load_registered_model
     from riskloop.serving.model_holder import ModelHolder

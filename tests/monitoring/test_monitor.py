@@ -17,7 +17,7 @@ from riskloop.evaluation.drift import drift_by_feature, numeric_profile, referen
 from riskloop.evaluation.fairness import fairness_report, sensitive_groups
 from riskloop.monitoring.alerts import AlertRule
 from riskloop.monitoring.config import MonitorConfig, WindowSpec
-from riskloop.monitoring.drift import EmptyPredictionLogError
+from riskloop.monitoring.log_drift import EmptyPredictionLogError
 from riskloop.monitoring.monitor import (
     EarlyDrift,
     MonitorRun,

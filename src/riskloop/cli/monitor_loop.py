@@ -92,7 +92,7 @@ def _monitor_once(
 ) -> bool:
     """One monitor run with its printout; False when there was nothing to measure."""
     from riskloop import registry
-    from riskloop.monitoring.drift import EmptyPredictionLogError
+    from riskloop.monitoring.log_drift import EmptyPredictionLogError
     from riskloop.monitoring.monitor import MonitorRun, run_monitor_or_early_drift
 
     model_name = scenario.model_name

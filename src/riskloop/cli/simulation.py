@@ -38,7 +38,7 @@ def simulate(
     import json
 
     from riskloop.config import ConfigError
-    from riskloop.data.drift import DriftConfigError
+    from riskloop.data.synthetic_drift import DriftConfigError
     from riskloop.monitoring.config import load_monitor_config
     from riskloop.retraining.simulator import simulate as run_simulation
 

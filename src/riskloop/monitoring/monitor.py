@@ -34,7 +34,7 @@ import pandas as pd
 
 from riskloop.monitoring.alerts import RuleOutcome, evaluate_rule
 from riskloop.monitoring.config import MonitorConfig
-from riskloop.monitoring.drift import EmptyPredictionLogError, feature_drift
+from riskloop.monitoring.log_drift import EmptyPredictionLogError, feature_drift
 from riskloop.monitoring.window_metrics import number, window_metrics
 from riskloop.monitoring.windows import cut_windows
 from riskloop.scorer import Scorer

@@ -7,7 +7,7 @@
 2. it starts the scoring API (``create_app`` with the registry loader, an admin token for hot
    swaps) and sends it ``windows`` windows of held-out applicants (the pipeline's validation and
    test splits, which no model was fitted on), each drawn at random and drifted with
-   :func:`riskloop.data.drift.apply_drift` from ``scenario.drift.onset_window`` on;
+   :func:`riskloop.data.synthetic_drift.apply_drift` from ``scenario.drift.onset_window`` on;
 3. the outcomes of window ``w`` arrive as one feedback batch after ``feedback_delay`` windows
    (:func:`riskloop.retraining.feedback.ingest_feedback`);
 4. after each window it runs the monitor (:func:`riskloop.monitoring.monitor.run_monitor`) with
@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 from riskloop import registry
-from riskloop.data.drift import apply_drift, check_drift_kind, drift_strength
 from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
+from riskloop.data.synthetic_drift import apply_drift, check_drift_kind, drift_strength
 from riskloop.evaluation.metrics import classification_metrics
 from riskloop.monitoring.config import MonitorConfig, WindowSpec
 from riskloop.monitoring.monitor import run_monitor

@@ -1,7 +1,7 @@
 """The only place that writes SQL: the prediction log and the observed outcomes (labels),
 monitor results, audit events, quarantined feedback batches and shadow predictions."""
 
-from riskloop.store.monitoring import MonitoringStore
+from riskloop.store.monitor_results import MonitoringStore
 from riskloop.store.predictions import (
     DuplicateLabelError,
     PredictionRecord,

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from riskloop.store.monitoring import MonitoringStore
+from riskloop.store.monitor_results import MonitoringStore
 from riskloop.store.tables import labels, metadata, predictions
 
 

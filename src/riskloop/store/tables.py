@@ -1,6 +1,6 @@
 """The prediction store's schema: every table on one SQLAlchemy ``metadata``.
 
-The store modules (:mod:`~riskloop.store.predictions`, :mod:`~riskloop.store.monitoring`,
+The store modules (:mod:`~riskloop.store.predictions`, :mod:`~riskloop.store.monitor_results`,
 :mod:`~riskloop.store.retraining`, :mod:`~riskloop.store.shadow`) read and write these tables;
 the Alembic migrations create them and ``tests/store/test_migrations.py`` checks that a
 database upgraded to head equals this ``metadata``. Defining them in one module is what lets

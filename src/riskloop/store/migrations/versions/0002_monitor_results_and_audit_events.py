@@ -1,6 +1,6 @@
 """Monitor results (one value per model version, window and metric) and the audit journal.
 
-Written to match Alembic's autogenerate output for riskloop.store.monitoring;
+Written to match Alembic's autogenerate output for riskloop.store.monitor_results;
 tests/store/test_migrations.py checks that head equals the code's schema.
 
 Revision ID: 0002
