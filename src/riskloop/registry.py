@@ -20,7 +20,8 @@ import json
 import logging
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -293,7 +294,9 @@ def _requirements() -> list[str]:
 
 
 def get_version(model_name: str, version: str) -> ModelVersionInfo:
-    mv = _client().get_model_version(model_name, version)
+    """A registered version; :class:`RegistryError` when the model or version does not exist."""
+    with _refusals_as_registry_errors():
+        mv = _client().get_model_version(model_name, version)
     return ModelVersionInfo(model_name, str(mv.version), list(mv.aliases), mv.run_id, dict(mv.tags))
 
 
@@ -309,7 +312,70 @@ def version_for_alias(model_name: str, alias: str = CHAMPION) -> ModelVersionInf
 
 
 def set_alias(model_name: str, version: str, alias: str = CHAMPION) -> None:
-    _client().set_registered_model_alias(model_name, alias, version)
+    """Point ``alias`` of ``model_name`` at ``version``."""
+    with _refusals_as_registry_errors():
+        _client().set_registered_model_alias(model_name, alias, version)
+
+
+def delete_alias(model_name: str, alias: str) -> None:
+    """Remove ``alias`` from ``model_name`` (the version it pointed at stays registered)."""
+    with _refusals_as_registry_errors():
+        _client().delete_registered_model_alias(model_name, alias)
+
+
+def set_version_tags(model_name: str, version: str, tags: dict[str, str]) -> None:
+    """Set ``tags`` (name → text) on a registered version, over any of the same name."""
+    with _refusals_as_registry_errors():
+        client = _client()
+        for key, value in tags.items():
+            client.set_model_version_tag(model_name, version, key, value)
+
+
+def log_decision_run(
+    experiment: str,
+    artifact_dir: Path,
+    run_name: str,
+    tags: dict[str, str],
+    metrics: dict[str, float],
+) -> None:
+    """Record a decision taken outside a pipeline run as one finished MLflow run of its own in
+    ``experiment`` (created with artifacts under ``artifact_dir`` if needed).
+
+    Parameters
+    ----------
+    experiment : str
+        Experiment name (the scenario's).
+    artifact_dir : Path
+        Where the experiment keeps artifacts, if this call creates it.
+    run_name : str
+        Name of the run in the MLflow UI.
+    tags : dict of str to str
+        Tags of the run (what was decided and why).
+    metrics : dict of str to float
+        Figures the decision was taken on.
+    """
+    import mlflow
+
+    use_experiment(experiment, artifact_dir)
+    with mlflow.start_run(run_name=run_name):
+        mlflow.set_tags(tags)
+        mlflow.log_metrics(metrics)
+
+
+class RegistryError(Exception):
+    """The model registry refused an operation (no such model, version or alias; the store is
+    unreachable); the message is the registry's own and names what was asked for."""
+
+
+@contextmanager
+def _refusals_as_registry_errors() -> Iterator[None]:
+    """MLflow's refusals as :class:`RegistryError`, so callers catch them without MLflow."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except MlflowException as error:
+        raise RegistryError(error.message) from error
 
 
 def load_scorer(model_name: str, version: str) -> Scorer:

@@ -109,8 +109,7 @@ def promote(
     reason: Annotated[str, typer.Option(help="why (recorded in the audit table)")] = "manual",
 ) -> None:
     """Make a registered version the champion (the service hot-swaps to it)."""
-    from mlflow.exceptions import MlflowException
-
+    from riskloop.registry import RegistryError
     from riskloop.retraining.workflow import promote_version
 
     settings = build_settings(scenario)
@@ -118,8 +117,8 @@ def promote(
     with loop_store(settings) as store:
         try:
             previous = promote_version(name, version, store, reason=f"by hand: {reason}")
-        except MlflowException as error:
-            fail(f"cannot promote {name} version {version}: {error.message}")
+        except RegistryError as error:
+            fail(f"cannot promote {name} version {version}: {error}")
     console.print(f"{name}: champion is version {version} (was {previous}).")
 
 

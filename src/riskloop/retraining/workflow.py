@@ -106,40 +106,35 @@ def _evidence_dict(evidence: ModelEvidence | None) -> dict[str, Any] | None:
 
 def _log_to_mlflow(result: RetrainResult, experiment: str, artifact_dir: Path) -> None:
     """One MLflow run per decision: both models' holdout figures, the verdict, the sizes."""
-    import mlflow
-
-    registry.use_experiment(experiment, artifact_dir)
-    with mlflow.start_run(run_name="retrain-decision"):
-        mlflow.set_tags(
-            {
-                "kind": "retrain_decision",
-                "challenger_version": str(result.challenger_version),
-                "champion_version_before": str(result.champion_version_before),
-                "promoted": str(result.promoted),
-                "reason": result.reason[:5000],
-            }
-        )
-        figures: dict[str, float] = {
-            "n_reference": result.n_reference,
-            "n_production": result.n_production,
-            "n_holdout": result.n_holdout,
-        }
-        for side in ("challenger", "champion"):
-            for key, value in (getattr(result, side) or {}).items():
-                if value is not None:
-                    figures[f"holdout_{side}_{key}"] = float(value)
-        mlflow.log_metrics(figures)
+    figures: dict[str, float] = {
+        "n_reference": result.n_reference,
+        "n_production": result.n_production,
+        "n_holdout": result.n_holdout,
+    }
+    for side in ("challenger", "champion"):
+        for key, value in (getattr(result, side) or {}).items():
+            if value is not None:
+                figures[f"holdout_{side}_{key}"] = float(value)
+    tags = {
+        "kind": "retrain_decision",
+        "challenger_version": str(result.challenger_version),
+        "champion_version_before": str(result.champion_version_before),
+        "promoted": str(result.promoted),
+        "reason": result.reason[:5000],
+    }
+    registry.log_decision_run(experiment, artifact_dir, "retrain-decision", tags, figures)
     if result.challenger_version is not None:
-        client = registry._client()
-        for key, value in {
+        verdict = {
             "holdout_auc": (result.challenger or {}).get("auc"),
             "holdout_profit_per_1000": (result.challenger or {}).get("profit_per_1000"),
             "gate_decision": "promoted" if result.promoted else "refused",
             "gate_reason": result.reason[:5000],
-        }.items():
-            client.set_model_version_tag(
-                result.model_name, result.challenger_version, key, str(value)
-            )
+        }
+        registry.set_version_tags(
+            result.model_name,
+            result.challenger_version,
+            {key: str(value) for key, value in verdict.items()},
+        )
 
 
 def retrain_challenger(
@@ -341,17 +336,16 @@ def promote_version(
     previous = None if current is None else current.version
     if previous == version:
         return previous
-    client = registry._client()
     tags = registry.get_version(model_name, version).tags
     if record_previous and previous is not None and PREVIOUS_CHAMPION_TAG not in tags:
-        client.set_model_version_tag(model_name, version, PREVIOUS_CHAMPION_TAG, previous)
+        registry.set_version_tags(model_name, version, {PREVIOUS_CHAMPION_TAG: previous})
     payload = {"model_name": model_name, "version": version, "previous": previous, "reason": reason}
     audit.record_audit_event(f"{event}_started", payload)
     registry.set_alias(model_name, version, registry.CHAMPION)  # the commit point
     audit.record_audit_event(event, payload)
     challenger = registry.version_for_alias(model_name, CHALLENGER)
     if challenger is not None and challenger.version == version:
-        client.delete_registered_model_alias(model_name, CHALLENGER)
+        registry.delete_alias(model_name, CHALLENGER)
     return previous
 
 
