@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null)
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup run test browser lint clean
+.PHONY: setup run test browser lint mutation clean
 
 # uv is installed with pip when missing; the venv is rebuilt only when the lock changed.
 setup: $(STAMP)
@@ -20,8 +20,13 @@ run: setup
 	$(VENV)/bin/riskloop run
 	$(VENV)/bin/riskloop serve --ui
 
+# Line coverage of src/riskloop, measured in the test process (docs/testing.md); the run fails
+# below the floor. Provisional until a full run on a settled tree measures it (docs/testing.md);
+# then raise it to that figure, rounded down, and never lower it to make a change pass.
+COVERAGE_FLOOR ?= 70
+
 test: setup browser
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest --cov=riskloop --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # The UI's browser test drives Debian's Chromium (playwright's own browser downloads need the
 # internet). Installed with apt-get when missing and possible (root, as on CI); otherwise that
@@ -34,8 +39,27 @@ browser:
 	    >/dev/null || echo "could not install chromium: the browser test will skip"; \
 	fi
 
+# ruff as CI runs it, mypy over the files mypy.ini names, and pre-commit's ruff pinned to the
+# locked one (a mismatch would let a commit pass locally and fail in CI).
 lint: setup
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/mypy
+	@locked=$$(awk '/^name = "ruff"$$/ {getline; gsub(/version = |"/, ""); print}' uv.lock); \
+	  pinned=$$(awk '/ruff-pre-commit/ {getline; sub(/.*rev: v/, ""); print}' .pre-commit-config.yaml); \
+	  if [ "$$locked" != "$$pinned" ]; then \
+	    echo "pre-commit pins ruff $$pinned but uv.lock has $$locked: set rev: v$$locked in .pre-commit-config.yaml"; \
+	    exit 1; \
+	  fi
+
+# Mutation testing of the scorer, gates, fairness, drift and cost model ([tool.mutmut] in
+# pyproject.toml; minutes, not part of `make test`). Results are kept in mutants/, so a rerun
+# only tests what changed; the per-module scores are printed at the end.
+MUTATION_JOBS ?= 2
+
+mutation: setup
+	NUMBA_DISABLE_JIT=1 $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS)
+	$(VENV)/bin/python tests/mutation_scores.py
 
 clean:
 	rm -rf data/02_* data/03_* data/04_* data/05_* data/06_* data/07_* data/08_* mlflow.db mlartifacts
