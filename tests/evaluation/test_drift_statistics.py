@@ -149,3 +149,53 @@ def test_drift_table_matches_scipy_and_skips_absent_features():
         drift.population_stability_index(profile["features"]["c"]["shares"], counts)
     )
     assert (table["n"] == 300).all() and (table["n_reference"] == 800).all()
+
+
+def test_psi_normalises_inputs_whatever_they_sum_to():
+    assert drift.population_stability_index([0.25, 0.25], [0.5, 0.5]) == 0.0
+    assert drift.population_stability_index([0.25, 0.25], [0.1, 0.3]) == pytest.approx(
+        drift.population_stability_index([0.5, 0.5], [0.25, 0.75]), rel=1e-12
+    )
+
+
+def test_chi_squared_keeps_two_categories_and_a_category_seen_once():
+    for shares, counts in (
+        (np.array([0.6, 0.4]), np.array([20.0, 30.0])),  # a binary feature
+        (np.array([0.5, 0.5, 0.0]), np.array([3.0, 2.0, 1.0])),  # one row of a new category
+    ):
+        table = np.vstack([shares * 10, counts])
+        expected = chi2_contingency(table[:, table.sum(axis=0) > 0], correction=False)
+        got = drift.chi_squared_against_reference(shares, 10, counts)
+        assert got == pytest.approx((expected.statistic, expected.pvalue))
+
+
+def test_drift_table_reads_older_profiles_and_skips_an_absent_feature_anywhere():
+    rng = np.random.default_rng(8)
+    schema = InputSchema(
+        (
+            FeatureSpec("gone", "numeric"),
+            FeatureSpec("x", "numeric"),
+            FeatureSpec("c", "categorical", categories=("u", "v")),
+        )
+    )
+    train = pd.DataFrame(
+        {"gone": rng.random(200), "x": rng.normal(0, 1, 200), "c": rng.choice(["u", "v"], 200)}
+    )
+    profile = drift.reference_profile(train, schema)
+    for entry in profile["features"].values():  # a profile saved before samples and sizes
+        entry.pop("sample", None)
+        entry.pop("n")
+    new = pd.DataFrame({"x": ["0.5", "n/a", "1.5", "-0.2"], "c": ["u", "v", "v", "u"]})
+    table = drift.drift_by_feature(profile, new).set_index("feature")
+    assert list(table.index) == ["x", "c"]
+    assert (table["n_reference"] == 200).all()
+    assert np.isnan(table.loc["x", "statistic"])  # no sample: no KS test, PSI still computed
+    shares = profile["features"]["x"]["shares"]
+    counts = drift.numeric_bin_counts(
+        np.array([0.5, np.nan, 1.5, -0.2]), profile["features"]["x"]["edges"]
+    )
+    assert table.loc["x", "psi"] == pytest.approx(drift.population_stability_index(shares, counts))
+    expected = drift.chi_squared_against_reference(
+        np.asarray(profile["features"]["c"]["shares"]), 200, np.array([2.0, 2.0, 0.0, 0.0])
+    )
+    assert (table.loc["c", "statistic"], table.loc["c", "p_value"]) == pytest.approx(expected)

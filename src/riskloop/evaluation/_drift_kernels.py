@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-def _scan_numeric(values, edges, reference):
+def _scan_numeric(values, edges, reference):  # pragma: no cover (Numba runs it, see below)
     """Counts for PSI bins (len(edges) + 1 bins, then missing) and KS positions.
 
     Returns ``(bin_counts, n_less_counts, n_less_equal_counts)`` where
