@@ -19,6 +19,7 @@ LAYERS = {
     "config": 1,
     "data": 1,
     "features": 1,
+    "deep": 1,  # optional (PyTorch); serving never imports it
     "evaluation": 1,
     "scorer": 2,
     "registry": 3,
@@ -117,7 +118,6 @@ def test_importing_everything_does_no_work(tmp_path):
 # pass what they read down. Everything below them is handed its configuration.
 ENVIRONMENT_EDGES = {
     "cli",  # the `riskloop` command (the cli package): builds Settings, calls the app factory
-    "cli.py",
     "settings.py",  # the typed Settings, and Kedro's settings module (the hooks build it)
     "ui/app.py",  # the Streamlit app, the UI's entry point
     "ui/settings.py",  # the UI's settings object

@@ -22,9 +22,12 @@ def _store_imports(path: Path) -> set[str]:
     """The riskloop.store modules ``path`` imports, at the top or inside a function."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module.startswith("riskloop.store."):
-                found.add(node.module.removeprefix("riskloop.store.").split(".")[0])
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("riskloop.store.")
+        ):
+            found.add(node.module.removeprefix("riskloop.store.").split(".")[0])
     return found
 
 
