@@ -202,10 +202,11 @@ def test_acceptable_picks_the_most_profitable_allowed_threshold():
     ) == pytest.approx((0.4, 192.0))
     # thresholds ruled out by the approval floor are never offered to `acceptable`
     tried.clear()
-    business.best_threshold(
+    floored = business.best_threshold(
         probability, y_bad, exposure, term, COSTS, min_approval_rate=0.75, acceptable=below(0.0)
     )
     assert tried == pytest.approx([np.nextafter(0.7, 1), 0.65])
+    assert floored == pytest.approx((np.nextafter(0.7, 1), -208.0))  # the best eligible one
 
 
 def test_acceptable_prefers_more_approvals_among_equal_profits():
