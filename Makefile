@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null)
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup run test browser lint mutation clean
+.PHONY: setup deep run test browser lint mutation clean
 
 # uv is installed with pip when missing; the venv is rebuilt only when the lock changed.
 setup: $(STAMP)
@@ -13,10 +13,25 @@ setup: $(STAMP)
 $(STAMP): uv.lock pyproject.toml
 	@if [ -z "$(UV)" ]; then echo "uv not found: installing it with pip"; $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv; fi
 	@uv=$$(command -v uv || echo $$($(PYTHON) -m site --user-base)/bin/uv); \
-	  $$uv sync --frozen --python $(PYTHON) --quiet
+	  $$uv sync --frozen --inexact --python $(PYTHON) --quiet
 	@touch $(STAMP)
 
-run: setup
+# PyTorch for the optional FT-Transformer candidate (riskloop.deep): `make run DEEP=1`, or
+# `make deep` once. PyTorch's CPU build from its CPU index: plain `torch` from PyPI is a CUDA
+# build of several GB, and nothing here needs a GPU. `TORCH_INDEX=` (empty) installs from the
+# indexes pip is configured with (CI does, where the CPU build is on the machine). Not in the
+# lock: `uv sync --inexact` above leaves it installed.
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+deep: setup
+	@if ! $(VENV)/bin/python -c "import torch" 2>/dev/null; then \
+	  echo "installing PyTorch $(TORCH_VERSION) (CPU build)"; \
+	  $(PYTHON) -m pip --python $(VENV)/bin/python install --quiet "torch==$(TORCH_VERSION)" \
+	    $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple); \
+	fi
+
+run: setup $(if $(DEEP),deep)
 	$(VENV)/bin/riskloop run
 	$(VENV)/bin/riskloop serve --ui
 
@@ -25,7 +40,8 @@ run: setup
 # then raise it to that figure, rounded down, and never lower it to make a change pass.
 COVERAGE_FLOOR ?= 70
 
-test: setup browser
+# lint first: ruff, formatting and mypy over the whole package fail the run as CI's lint job would
+test: setup browser lint
 	$(VENV)/bin/python -m pytest --cov=riskloop --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # The UI's browser test drives Debian's Chromium (playwright's own browser downloads need the
