@@ -21,6 +21,8 @@ router = APIRouter(tags=["scoring"])
 @router.get(
     "/v1/explain/{application_id}",
     response_model=ExplanationResponse,
+    # ``attention`` exists for attention models only: other models answer as they always did
+    response_model_exclude_none=True,
     responses=documented_errors(404),
 )
 def explain(
