@@ -3,7 +3,6 @@ and the prediction log's group commit — in process, on a scorer trained in-pro
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -12,13 +11,12 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from riskloop.serving.app import ServiceConfig, create_app
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
-from riskloop.serving.prediction_log import GroupCommitWriter
-from riskloop.store import PredictionRecord, PredictionStore
+from riskloop.store import PredictionStore
 from tests.serving.test_api import APPLICANT
 
 TOKEN = "s3cret-token"
@@ -338,57 +336,8 @@ def test_a_log_that_cannot_write_answers_503_and_counts_it(credit_scorer):
         assert c.post("/v1/score/preview", json=APPLICANT).status_code == 200
 
 
-def _record(application_id: str) -> PredictionRecord:
-    return PredictionRecord(
-        application_id, datetime.now(UTC), "m", "1", {"Age": 30}, 0.1, "approve", 0.5
-    )
-
-
-def test_group_commit_batches_concurrent_requests(tmp_path):
-    store = PredictionStore(f"sqlite:///{tmp_path / 'log.db'}")
-    commits: list[int] = []
-    writer = GroupCommitWriter(store, linger_ms=20, on_batch=commits.append)
-    futures = {}
-    barrier = threading.Barrier(40)
-
-    def submit(i: int) -> None:
-        barrier.wait()
-        futures[i] = writer.submit([_record(f"app-{i}")])
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(40)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(f.result(timeout=10) is None for f in futures.values())
-    writer.close()
-    assert store.count() == 40
-    assert sum(commits) == 40 and len(commits) < 40  # fewer commits than requests
-
-
-def test_a_duplicate_fails_alone_and_its_batch_mates_commit(tmp_path):
-    store = PredictionStore(f"sqlite:///{tmp_path / 'log.db'}")
-    store.append([_record("taken")])
-    writer = GroupCommitWriter(store, linger_ms=200)  # the three land in one batch
-    first, duplicate, last = (writer.submit([_record(n)]) for n in ("a", "taken", "b"))
-    assert first.result(timeout=10) is None and last.result(timeout=10) is None
-    with pytest.raises(IntegrityError):
-        duplicate.result(timeout=10)
-    writer.close()
-    assert store.application_ids() == {"taken", "a", "b"}
-
-
-def test_close_writes_everything_queued_then_refuses(tmp_path):
-    store = PredictionStore(f"sqlite:///{tmp_path / 'log.db'}")
-    writer = GroupCommitWriter(store, linger_ms=50)
-    futures = [writer.submit([_record(f"q{i}")]) for i in range(100)]
-    writer.close()
-    assert all(f.done() and f.exception() is None for f in futures)
-    assert store.count() == 100
-    from riskloop.serving.prediction_log import LogClosedError
-
-    with pytest.raises(LogClosedError):
-        writer.submit([_record("late")])
+# The group-commit writer's own tests run on SQLite and PostgreSQL in
+# tests/store/test_group_commit.py.
 
 
 def test_sqlite_log_runs_in_wal_mode(tmp_path):
