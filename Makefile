@@ -36,9 +36,9 @@ run: setup $(if $(DEEP),deep)
 	$(VENV)/bin/riskloop serve --ui
 
 # Line coverage of src/riskloop, measured in the test process (docs/testing.md); the run fails
-# below the floor. Provisional until a full run on a settled tree measures it (docs/testing.md);
-# then raise it to that figure, rounded down, and never lower it to make a change pass.
-COVERAGE_FLOOR ?= 70
+# below the floor: 94.3 % measured on a fresh clone (29 Nov 2026), less one point for paths that
+# depend on timing. Raise it when coverage rises; never lower it to make a change pass.
+COVERAGE_FLOOR ?= 93
 
 # lint first: ruff, formatting and mypy over the whole package fail the run as CI's lint job would
 test: setup browser lint
