@@ -64,8 +64,9 @@ class FTTransformerClassifier(ClassifierMixin, BaseEstimator):
         Share of the training rows held out for early stopping (default 0.15).
     loss : {"log_loss", "cost_sensitive"}
         Plain or cost-weighted cross-entropy; ``cost_sensitive`` needs ``sample_weight``.
-    device : {"cpu", "auto"}
-        ``auto`` trains on a GPU when PyTorch sees one; the result is served on the CPU.
+    device : {"auto", "cpu"}
+        ``auto`` (default) trains on a GPU when PyTorch sees one, else on the CPU; the result is
+        served on the CPU either way. ``cpu`` never uses a GPU.
     random_state : int
         Seed of everything random in ``fit`` (default 0).
     """
@@ -88,7 +89,7 @@ class FTTransformerClassifier(ClassifierMixin, BaseEstimator):
         patience: int = 8,
         validation_fraction: float = 0.15,
         loss: str = "log_loss",
-        device: str = "cpu",
+        device: str = "auto",
         random_state: int = 0,
     ):
         self.n_numeric = n_numeric
@@ -211,14 +212,16 @@ class _deterministic:
     def __enter__(self) -> None:
         self._threads = torch.get_num_threads()
         self._deterministic = torch.are_deterministic_algorithms_enabled()
+        self._warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
         self._rng_state = torch.get_rng_state()
         torch.set_num_threads(1)
-        torch.use_deterministic_algorithms(True)
+        # warn_only: a CUDA kernel without a deterministic version warns instead of failing
+        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.manual_seed(self.seed)
 
     def __exit__(self, *exc: object) -> None:
         torch.set_num_threads(self._threads)
-        torch.use_deterministic_algorithms(self._deterministic)
+        torch.use_deterministic_algorithms(self._deterministic, warn_only=self._warn_only)
         torch.set_rng_state(self._rng_state)
 
 
