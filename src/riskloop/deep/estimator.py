@@ -22,6 +22,8 @@ pipeline evaluates is exactly what serving computes.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -111,11 +113,6 @@ class FTTransformerClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
-
     # ---- fit
     def _layout(self, n_columns: int) -> Layout:
         n_numeric = n_columns if self.n_numeric is None else int(self.n_numeric)
@@ -202,27 +199,24 @@ class FTTransformerClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
 
-class _deterministic:
+@contextmanager
+def _deterministic(seed: int) -> Iterator[None]:
     """Seeded, single-threaded, deterministic torch for the duration of a fit; the caller's
     global settings are restored afterwards."""
-
-    def __init__(self, seed: int):
-        self.seed = seed
-
-    def __enter__(self) -> None:
-        self._threads = torch.get_num_threads()
-        self._deterministic = torch.are_deterministic_algorithms_enabled()
-        self._warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-        self._rng_state = torch.get_rng_state()
-        torch.set_num_threads(1)
-        # warn_only: a CUDA kernel without a deterministic version warns instead of failing
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.manual_seed(self.seed)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self._threads)
-        torch.use_deterministic_algorithms(self._deterministic, warn_only=self._warn_only)
-        torch.set_rng_state(self._rng_state)
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    rng_state = torch.get_rng_state()
+    torch.set_num_threads(1)
+    # warn_only: a CUDA kernel without a deterministic version warns instead of failing
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.set_rng_state(rng_state)
 
 
 def _weighted_loss(
