@@ -14,6 +14,7 @@ each store import the tables it joins without importing another store.
 * ``audit_events``: an append-only journal of what the loop decided and why.
 * ``quarantined_batches``: refused feedback batches, every row kept as received.
 * ``shadow_predictions``: the challenger's scores of live applications, never returned.
+* ``api_keys``: the API's machine credentials — a hash of each secret, never the secret.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ predictions = Table(
     Column("reasons", JSON, nullable=True),
     # the full additive breakdown, written on the first GET /v1/explain (see docs/serving.md)
     Column("explanation", JSON, nullable=True),
+    # who asked for the score: the caller's name (``key:<name>``, ``user:<email>``, ...)
+    Column("actor", String(200), nullable=True),
 )
 
 labels = Table(
@@ -93,6 +96,8 @@ audit_events = Table(
     Column("at", DateTime(timezone=True), nullable=False, index=True),
     Column("kind", String(64), nullable=False, index=True),
     Column("payload", JSON, nullable=False),
+    # who did it: an API caller's name, ``cli:<os user>``, or None for the loop itself
+    Column("actor", String(200), nullable=True),
 )
 
 quarantined_batches = Table(
@@ -125,4 +130,20 @@ shadow_predictions = Table(
     Column("decision", String(16), nullable=False),
     Column("scored_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("application_id", "model_version", name="uq_shadow_application_version"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # the public part of a key (``rlk_<key_id>_<secret>``): finds the row without the secret
+    Column("key_id", String(32), nullable=False, unique=True, index=True),
+    Column("name", String(100), nullable=False, unique=True, index=True),
+    # SHA-256 of the secret, hex; the secret itself is shown once and never stored
+    Column("secret_sha256", String(64), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
 )
