@@ -1,6 +1,7 @@
 """The only place that writes SQL: the prediction log and the observed outcomes (labels),
-monitor results, audit events, quarantined feedback batches and shadow predictions."""
+monitor results, audit events, quarantined feedback batches, shadow predictions and API keys."""
 
+from riskloop.store.api_keys import ApiKeyStore
 from riskloop.store.monitor_results import MonitoringStore
 from riskloop.store.predictions import (
     DuplicateLabelError,
@@ -12,6 +13,7 @@ from riskloop.store.retraining import RetrainingStore
 from riskloop.store.shadow import ShadowStore
 
 __all__ = [
+    "ApiKeyStore",
     "DuplicateLabelError",
     "MonitoringStore",
     "PredictionRecord",
