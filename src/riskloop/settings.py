@@ -10,10 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from riskloop.registry import MlflowRunHook
+from riskloop.provenance import PRIVATE_KEY_FILE as PRIVATE_KEY
+from riskloop.provenance import PUBLIC_KEY_FILE as PUBLIC_KEY
+from riskloop.registry import MlflowRunHook, ModelTrust
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def find_project_dir(start: Path | None = None) -> Path:
@@ -52,9 +56,37 @@ class Settings(BaseSettings):
     artifact_dir: Path | None = Field(
         None, description="artifact folder of experiments riskloop creates; default mlartifacts/"
     )
+    # ---- model trust (riskloop.provenance)
+    signing_key_file: Path | None = Field(
+        None,
+        description="the trainer's Ed25519 private key (PEM, mode 0600) that signs registered"
+        " models; default data/keys/signing_key.pem, created by the first `riskloop run`",
+    )
+    trusted_keys: list[str] = Field(
+        default_factory=list,
+        description="public keys whose signed models load (PEM files, folders of them, base64"
+        " raw keys; JSON list in the environment); empty: the local key of data/keys/",
+    )
+    artifact_roots: list[str] = Field(
+        default_factory=list,
+        description="folders/URI prefixes models may be loaded from; default: the artifact dir",
+    )
     # ---- scoring service (riskloop serve)
     admin_token: SecretStr | None = Field(
-        None, description="bearer token of the admin routes; unset: admin routes are disabled"
+        None, description="bearer token holding every role (32 bytes or more); unset: keys only"
+    )
+    api_key: SecretStr | None = Field(
+        None, description="the key the UI and other clients send; default: the local key file"
+    )
+    local_key_file: Path = Field(
+        Path("data/local-admin.key"),
+        description="the local admin key `riskloop serve` creates on loopback (owner-only)",
+    )
+    auth_failure_limit: int = Field(
+        20, gt=0, description="credential failures per client and window before 429"
+    )
+    auth_failure_window_s: float = Field(
+        60.0, gt=0, description="the window of auth_failure_limit, in seconds"
     )
     max_body_bytes: int = Field(1_000_000, gt=0, description="larger request bodies get 413")
     max_batch_rows: int = Field(1_000, gt=0, description="most applications per batch request")
@@ -73,6 +105,27 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL", description="SQLite prediction log: NORMAL survives kill -9, FULL power loss"
     )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_long(cls, token: SecretStr | None) -> SecretStr | None:
+        """A guessable admin token would open every door: 32 bytes at least."""
+        if token is not None and 0 < len(token.get_secret_value().encode()) < 32:
+            raise ValueError(
+                f"RISKLOOP_ADMIN_TOKEN must be at least 32 bytes (received"
+                f" {len(token.get_secret_value().encode())}); make one with"
+                " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return token
+
+    @property
+    def listens_on_loopback(self) -> bool:
+        """The API binds to this machine only (nobody else can reach it)."""
+        return self.api_host in LOOPBACK_HOSTS
+
+    @property
+    def resolved_local_key_file(self) -> Path:
+        return self.path(self.local_key_file)
 
     def path(self, value: Path) -> Path:
         return value if value.is_absolute() else self.project_dir / value
@@ -115,6 +168,22 @@ class Settings(BaseSettings):
     def resolved_artifact_dir(self) -> Path:
         """Where MLflow experiments created by riskloop keep their artifacts."""
         return self.path(self.artifact_dir or Path("mlartifacts"))
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return self.path(self.signing_key_file or self.path(self.data_dir) / "keys" / PRIVATE_KEY)
+
+    def model_trust(self, extra_artifact_roots: tuple[str, ...] = ()) -> ModelTrust:
+        """The keys and artifact roots a model must satisfy to load. Without configured keys,
+        the local public key beside the default signing key is trusted (zero configuration);
+        configured keys replace it."""
+        local = self.path(self.data_dir) / "keys" / PUBLIC_KEY
+        roots = self.artifact_roots or [str(self.resolved_artifact_dir)]
+        return ModelTrust(
+            key_sources=tuple(self.trusted_keys),
+            artifact_roots=(*roots, *extra_artifact_roots),
+            local_key_file=None if self.trusted_keys else local,
+        )
 
     @property
     def resolved_api_url(self) -> str:

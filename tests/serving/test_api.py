@@ -7,6 +7,7 @@ from sqlalchemy.pool import StaticPool
 from riskloop.serving.app import create_app
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore
+from tests.credentials import authorized
 
 APPLICANT = {
     "Seniority": 9,
@@ -38,7 +39,7 @@ def store():
 @pytest.fixture()
 def client(credit_scorer, store):
     holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="7"))
-    with TestClient(create_app(holder, store)) as test_client:
+    with TestClient(create_app(holder, store), headers=authorized(store)) as test_client:
         yield test_client
 
 
@@ -135,7 +136,8 @@ def test_model_and_schema_routes(client, credit_scorer):
 
 
 def test_not_ready_without_a_model(store):
-    with TestClient(create_app(ModelHolder(), store, load_model=lambda: None)) as client:
+    app = create_app(ModelHolder(), store, load_model=lambda: None)
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.get("/health").status_code == 200
         assert client.get("/ready").status_code == 503
         response = client.post("/v1/score", json=APPLICANT)

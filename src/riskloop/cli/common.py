@@ -29,9 +29,15 @@ DataDirOption = Annotated[
 
 def build_settings(scenario: Path | None = None) -> Settings:
     """The settings (environment over ``conf/``), with ``--scenario`` when it was given."""
+    from pydantic import ValidationError
+
     from riskloop.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # say which setting and why, never echo a secret's value
+        problems = [(e["loc"], e["msg"].removeprefix("Value error, ")) for e in error.errors()]
+        fail("; ".join(f"{loc[0] if loc else 'settings'}: {msg}" for loc, msg in problems))
     if scenario is not None:
         settings.scenario_file = scenario.resolve()
     return settings
@@ -114,6 +120,7 @@ def loop_store(settings: Settings, **options: Any) -> Iterator[PredictionStore]:
     from riskloop.store import PredictionStore
 
     registry.configure(settings.resolved_tracking_uri)
+    registry.configure_trust(settings.model_trust())
     store = PredictionStore(settings.resolved_database_url, **options)
     try:
         yield store

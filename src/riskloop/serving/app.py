@@ -11,23 +11,31 @@ JSON shape (:mod:`riskloop.serving.errors`); the OpenAPI document follows the mo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from riskloop.serving.auth import (
+    AdminTokenVerifier,
+    ApiKeyVerifier,
+    Authenticator,
+    AuthGuard,
+    FailureThrottle,
+)
 from riskloop.serving.config import ServiceConfig
 from riskloop.serving.errors import APIError, install_error_handlers
+from riskloop.serving.identity import TokenVerifier
 from riskloop.serving.metrics import ServiceMetrics, ServiceMiddleware
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.monitor_gauges import MonitorGauges
 from riskloop.serving.openapi import ModelOpenAPI
 from riskloop.serving.reloader import ModelReloader
-from riskloop.serving.routes import admin, explain, feedback, model, score, service
+from riskloop.serving.routes import admin, docs, explain, feedback, model, score, service
 from riskloop.serving.scoring import DecisionRecorder
 from riskloop.serving.shadow import ShadowScorer
-from riskloop.store import PredictionStore, ShadowStore
+from riskloop.store import ApiKeyStore, PredictionStore, ShadowStore
 
 __all__ = ["ServiceConfig", "create_app"]
 
@@ -48,6 +56,7 @@ def create_app(
     load_version: Callable[[str], LoadedModel] | None = None,
     load_shadow: Callable[[str], LoadedModel | None] | None = None,
     shadow_version: Callable[[str], str | None] | None = None,
+    verifiers: Sequence[TokenVerifier] = (),
 ) -> FastAPI:
     """Build the scoring API.
 
@@ -73,6 +82,9 @@ def create_app(
     shadow_version : callable, optional
         Returns the version an alias points at, cheaply, so the periodic check loads the
         shadow model only when its alias moved.
+    verifiers : sequence of TokenVerifier, optional
+        Further credentials to accept (an OpenID Connect verifier), asked after the API keys
+        in ``store`` and the admin token (:mod:`riskloop.serving.auth`).
     """
     config = config or ServiceConfig()
     metrics = ServiceMetrics()
@@ -80,11 +92,28 @@ def create_app(
         holder, ShadowStore(store.engine), metrics, config.shadow_alias, load_shadow, shadow_version
     )
     app = FastAPI(
-        title="riskloop scoring API", version="1", description=DESCRIPTION, lifespan=_lifespan
+        title="riskloop scoring API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        # the document and its pages are routes of their own (routes/docs.py), with a role
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     state = app.state
     state.holder, state.store, state.config, state.metrics = holder, store, config, metrics
     state.shadow = shadow
+    admin_token = [AdminTokenVerifier(config.admin_token)] if config.admin_token else []
+    state.auth = AuthGuard(
+        Authenticator(
+            [ApiKeyVerifier(ApiKeyStore(store.engine)), *admin_token, *verifiers],
+            cache_s=config.auth_cache_s,
+        ),
+        FailureThrottle(config.auth_failure_limit, config.auth_failure_window_s),
+        metrics,
+        loopback=config.loopback,
+    )
     state.recorder = DecisionRecorder.open(store, config, metrics, shadow)
     state.writer = state.recorder.writer
     state.reloader = ModelReloader(
@@ -102,10 +131,16 @@ def create_app(
         on_too_large=lambda message: APIError(413, "body_too_large", message),
     )
     install_error_handlers(app)
-    for router in (service.router, model.router, score.router, explain.router, feedback.router):
+    for router in (
+        service.router,
+        docs.router,
+        model.router,
+        score.router,
+        explain.router,
+        feedback.router,
+        admin.router,
+    ):
         app.include_router(router)
-    if config.admin_token:  # no token, no admin routes (not even in the OpenAPI document)
-        app.include_router(admin.router)
     app.openapi = ModelOpenAPI(app, holder, config.max_batch_rows)  # type: ignore[method-assign]
     return app
 

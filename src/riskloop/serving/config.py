@@ -25,7 +25,17 @@ class ServiceConfig:
     Parameters
     ----------
     admin_token : str, optional
-        Bearer token of the admin routes; when None the admin routes do not exist.
+        A bearer token holding every role (``RISKLOOP_ADMIN_TOKEN``); None: API keys only.
+    loopback : bool
+        The service listens on loopback only: ``/metrics``, ``/openapi.json`` and ``/docs``
+        need no credential. False (default) unless ``riskloop serve`` binds to loopback.
+    auth_cache_s : float
+        A verified credential is remembered this long (a revoked key works up to this long).
+    auth_failure_limit : int
+        Credential failures from one client address within ``auth_failure_window_s`` after
+        which it gets 429 until the window ends.
+    auth_failure_window_s : float
+        The window of ``auth_failure_limit``, in seconds.
     max_body_bytes : int
         Larger request bodies are refused with 413 before they are read.
     max_batch_rows : int
@@ -54,6 +64,10 @@ class ServiceConfig:
     """
 
     admin_token: str | None = _default("admin_token")
+    loopback: bool = False
+    auth_cache_s: float = 5.0
+    auth_failure_limit: int = _default("auth_failure_limit")
+    auth_failure_window_s: float = _default("auth_failure_window_s")
     max_body_bytes: int = _default("max_body_bytes")
     max_batch_rows: int = _default("max_batch_rows")
     reload_interval_s: float = 0.0
@@ -73,6 +87,9 @@ class ServiceConfig:
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         return cls(
             admin_token=token or None,
+            loopback=settings.listens_on_loopback,
+            auth_failure_limit=settings.auth_failure_limit,
+            auth_failure_window_s=settings.auth_failure_window_s,
             max_body_bytes=settings.max_body_bytes,
             max_batch_rows=settings.max_batch_rows,
             reload_interval_s=settings.reload_interval_s,

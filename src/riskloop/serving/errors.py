@@ -1,11 +1,17 @@
 """Errors for people, in one JSON shape::
 
-    {"error": {"code": "...", "message": "...", "fields": [{"field", "message", "received"}]}}
+    {"error": {"code": "...", "message": "...", "fields": [{"field", "message", "received"}],
+               "fields_omitted": 0}}
 
 A route raises :class:`APIError`; the handlers installed by :func:`install_error_handlers` turn it,
 FastAPI's own validation errors, Starlette's HTTP errors and anything unexpected into that shape.
 A field error names the field (``applications[3].Age`` in a batch), the rule broken with the
-allowed range or set of the feature, and the value received.
+allowed range or set of the feature, and the value received. At most :data:`MAX_FIELD_ERRORS`
+are listed, the rest counted in ``fields_omitted``: a 4 kB batch of empty objects must not
+earn a 560 kB answer.
+
+A client that hangs up before its request is read is not an error of ours: it is logged in one
+line and counted with the status :data:`CLIENT_CLOSED_REQUEST` (499, nginx's name for it).
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from riskloop.data.schema import InputSchema
 from riskloop.serving.schemas import ErrorResponse
@@ -27,6 +35,12 @@ from riskloop.serving.schemas import ErrorResponse
 log = logging.getLogger(__name__)
 
 FieldErrors = list[dict[str, Any]]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# The most field errors one answer lists; the rest are counted, not listed.
+MAX_FIELD_ERRORS = 20
+# The status a request is counted under when its client went away before it was read.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class APIError(Exception):
@@ -66,12 +80,16 @@ def error_response(
     fields: FieldErrors | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    """The one error shape as a response."""
-    return JSONResponse(
-        status_code=status,
-        content={"error": {"code": code, "message": message, "fields": fields or []}},
-        headers=headers,
-    )
+    """The one error shape as a response: the first :data:`MAX_FIELD_ERRORS` field errors, and
+    how many more there were."""
+    fields = fields or []
+    body = {
+        "code": code,
+        "message": message,
+        "fields": fields[:MAX_FIELD_ERRORS],
+        "fields_omitted": max(len(fields) - MAX_FIELD_ERRORS, 0),
+    }
+    return JSONResponse(status_code=status, content={"error": body}, headers=headers)
 
 
 def received_value(value: Any) -> Any:
@@ -108,13 +126,13 @@ def field_errors(
     return fields
 
 
-def describe(fields: FieldErrors) -> str:
-    """The field errors in one sentence (the first ten, then how many more)."""
+def describe(fields: FieldErrors, listed: int = 10) -> str:
+    """The field errors in one sentence (the first ``listed``, then how many more)."""
     parts = []
-    for f in fields[:10]:
+    for f in fields[:listed]:
         got = f" (received {f['received']!r})" if f.get("received") is not None else ""
         parts.append(f"{f['field']}: {f['message']}{got}")
-    more = f"; and {len(fields) - 10} more" if len(fields) > 10 else ""
+    more = f"; and {len(fields) - listed} more" if len(fields) > listed else ""
     return "; ".join(parts) + more
 
 
@@ -128,14 +146,43 @@ def body_error(message: str, field: str = "(body)") -> APIError:
     return invalid([{"field": field, "message": message, "received": None}], "invalid_request")
 
 
+def validate_json(
+    request_type: type[ModelT],
+    body: bytes,
+    what: str,
+    schema: InputSchema | None = None,
+    code: str = "invalid_request",
+) -> ModelT:
+    """``body`` validated by ``request_type`` straight from the JSON bytes (pydantic's parser:
+    no recursion to exhaust, however deep the nesting).
+
+    Raises
+    ------
+    APIError
+        422: ``(body)`` when the body is not JSON or not an object (``what`` says what it should
+        be), else every invalid field, named with its rule and the value received.
+    """
+    try:
+        return request_type.model_validate_json(body)
+    except ValidationError as error:
+        kinds = {e["type"] for e in error.errors()}
+        if "json_invalid" in kinds:
+            raise body_error("the body is not valid JSON") from None
+        if "model_type" in kinds or "model_attributes_type" in kinds:
+            raise body_error(f"the body must be a JSON object ({what})") from None
+        raise invalid(field_errors(error, schema), code) from None
+
+
 # ---- OpenAPI: what each error status means, for the routes' ``responses``
 _ERROR_DOCS: dict[int, str] = {
-    401: "no bearer token",
-    403: "wrong bearer token",
+    401: "no credential, or one that is not valid (unknown, expired, revoked)",
+    403: "a valid credential without the role this route needs",
     404: "no such application, or nothing to show for it",
     409: "this application_id was already used",
     413: "the body or the batch is larger than the configured limit",
+    415: "the body is not declared as JSON (Content-Type: application/json)",
     422: "a field is missing, unknown or out of range; each is named with what was received",
+    429: "too many failed credentials from this client: wait Retry-After seconds",
     503: "no model is loaded yet, or the prediction log cannot be written (nothing was kept)",
 }
 
@@ -172,6 +219,12 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, "http_error", str(error.detail), headers=error.headers)
 
 
+async def _client_gone(request: Request, error: Exception) -> Response:
+    # nobody is listening: one line in the log, and a status the metrics can count
+    log.info("client went away before its request to %s was read", request.url.path)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s", request.url.path)
     return error_response(500, "internal_error", "unexpected error; it has been logged")
@@ -182,4 +235,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(APIError, _api_error)
     app.add_exception_handler(RequestValidationError, _request_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected)

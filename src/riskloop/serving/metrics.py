@@ -7,8 +7,10 @@ in one process — tests, a shadow model — never share counters.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import (
@@ -19,6 +21,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.routing import Match
 
 # Request latency buckets in seconds: fine below 10 ms, where the service is meant to live.
 LATENCY_BUCKETS = (
@@ -97,6 +100,13 @@ class ServiceMetrics:
             "Shadow predictions written",
             registry=self.registry,
         )
+        # reason is one of riskloop.serving.auth.FAILURE_REASONS: never a caller's name or address
+        self.auth_failures = Counter(
+            "riskloop_auth_failures_total",
+            "Requests refused for their credential (401, 403, 429), by reason",
+            ["reason"],
+            registry=self.registry,
+        )
 
     def set_model(self, name: str, version: str) -> None:
         self.model_info.clear()
@@ -122,23 +132,41 @@ class ServiceMetrics:
 
 
 def _error_body(status: int, code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message, "fields": []}}).encode()
+    error = {"code": code, "message": message, "fields": [], "fields_omitted": 0}
+    return json.dumps({"error": error}).encode()
 
 
 class ServiceMiddleware:
     """Pure ASGI middleware (no per-request task or body copy): refuses bodies over
-    ``max_body_bytes`` with 413 and records every request's count and latency by route.
+    ``max_body_bytes`` with 413 and bodies slower than ``body_timeout_s`` with 408, and records
+    every request's count and latency by route.
 
     A declared ``Content-Length`` over the limit is refused before the body is read; a body
     streamed without one is counted as it arrives and refused as soon as it passes the limit
-    (``on_too_large`` builds the exception the app turns into its 413 error).
+    (``on_too_large`` builds the exception the app turns into its 413 error). The whole body must
+    arrive within ``body_timeout_s`` of the request's headers (``on_body_timeout`` builds the 408
+    error), so a client sending a byte now and then cannot hold a request open.
+
+    Every label is bounded whatever clients send: the route is the template of the route that
+    matched (``/v1/explain/{application_id}``) or :data:`UNMATCHED` (unknown paths, redirects),
+    the method one of :data:`METHODS` or ``other``.
     """
 
-    def __init__(self, app: Any, metrics: ServiceMetrics, max_body_bytes: int, on_too_large):
+    def __init__(
+        self,
+        app: Any,
+        metrics: ServiceMetrics,
+        max_body_bytes: int,
+        on_too_large: Callable[[str], Exception],
+        body_timeout_s: float | None = None,
+        on_body_timeout: Callable[[str], Exception] | None = None,
+    ):
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.on_too_large = on_too_large
+        self.body_timeout_s = body_timeout_s
+        self.on_body_timeout = on_body_timeout
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -159,15 +187,10 @@ class ServiceMiddleware:
                 status = 413
                 await _send_error(send, 413, "body_too_large", self._too_large_message(declared))
                 return
-            await self.app(scope, self._limited(receive), send_and_watch)
+            await self.app(scope, self._guarded(receive), send_and_watch)
         finally:
-            # the route template, never the raw path (one series per route, not per id);
-            # routes Starlette adds itself (/openapi.json, /docs) leave no route in the scope
-            route = scope.get("route")
-            template = getattr(route, "path", None)
-            if template is None:
-                template = scope["path"] if status not in (404, 413) else UNMATCHED
-            labels = {"route": template, "method": scope["method"], "status": str(status)}
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            labels = {"route": route_template(scope), "method": method, "status": str(status)}
             self.metrics.requests.labels(**labels).inc()
             self.metrics.latency.labels(**labels).observe(time.perf_counter() - started)
 
@@ -177,19 +200,58 @@ class ServiceMiddleware:
             " (RISKLOOP_MAX_BODY_BYTES); send fewer applications per request"
         )
 
-    def _limited(self, receive: Any) -> Any:
+    def _guarded(self, receive: Any) -> Any:
+        """``receive`` that counts the body against the size limit and, until the body is
+        complete, against the time limit."""
         received = 0
+        complete = False
+        deadline = (
+            asyncio.get_running_loop().time() + self.body_timeout_s
+            if self.body_timeout_s and self.on_body_timeout
+            else None
+        )
 
-        async def limited_receive() -> dict:
-            nonlocal received
-            message = await receive()
+        async def guarded_receive() -> dict:
+            nonlocal received, complete
+            if deadline is None or complete:
+                message = await receive()
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    assert self.on_body_timeout is not None
+                    raise self.on_body_timeout(
+                        f"the request body did not arrive within {self.body_timeout_s:g} s"
+                        f" ({received} bytes came; RISKLOOP_BODY_TIMEOUT_S)"
+                    ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_body_bytes:
                     raise self.on_too_large(self._too_large_message(f"more than {received - 1}"))
             return message
 
-        return limited_receive
+        return guarded_receive
+
+
+# The methods metrics name; any other is counted as ``other`` (one series, not one per verb).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(scope: dict) -> str:
+    """The template of the route ``scope`` is for, never its raw path: the route that served
+    it, else the app's route its path matches (a route that refused the method, or a request
+    answered before routing: 413, 503), else :data:`UNMATCHED` (unknown paths, redirects)."""
+    route = scope.get("route")
+    if route is not None:
+        return str(route.path)
+    app = scope.get("app")
+    for candidate in getattr(app, "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is not Match.NONE:
+            return str(candidate.path)
+    return UNMATCHED
 
 
 def _content_length(scope: dict) -> int | None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from riskloop.scorer import Decisions
 from riskloop.serving.config import ServiceConfig
-from riskloop.serving.errors import APIError, body_error, field_errors, invalid
+from riskloop.serving.errors import APIError, body_error, field_errors, invalid, validate_json
 from riskloop.serving.metrics import ServiceMetrics
 from riskloop.serving.model_holder import LoadedModel
 from riskloop.serving.prediction_log import (
@@ -38,15 +38,13 @@ INLINE_BODY_BYTES = 64_000
 
 def parse_one(model: LoadedModel, body: bytes) -> BaseModel:
     """One application, validated by the model's request type straight from the JSON bytes."""
-    try:
-        return model.request_model.model_validate_json(body)
-    except ValidationError as error:
-        kinds = {e["type"] for e in error.errors()}
-        if "json_invalid" in kinds:
-            raise body_error("the body is not valid JSON") from None
-        if "model_type" in kinds or "model_attributes_type" in kinds:
-            raise body_error("the body must be a JSON object (one application)") from None
-        raise invalid(field_errors(error, model.scorer.input_schema)) from None
+    return validate_json(
+        model.request_model,
+        body,
+        "one application",
+        model.scorer.input_schema,
+        code="invalid_application",
+    )
 
 
 def parse_batch(model: LoadedModel, body: bytes, max_rows: int) -> list[BaseModel]:
@@ -55,6 +53,8 @@ def parse_batch(model: LoadedModel, body: bytes, max_rows: int) -> list[BaseMode
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise body_error("the body is not valid JSON") from None
+    except RecursionError:  # Python's parser recurses once per level of nesting
+        raise body_error("the body is nested too deeply to be a batch of applications") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("applications"), list):
         raise body_error('the body must be {"applications": [application, ...]}', "applications")
     unknown = sorted(set(payload) - {"applications"})
@@ -84,9 +84,10 @@ def parse_batch(model: LoadedModel, body: bytes, max_rows: int) -> list[BaseMode
 
 
 def score_applications(
-    model: LoadedModel, applications: list[BaseModel], started: float
+    model: LoadedModel, applications: list[BaseModel], started: float, actor: str | None = None
 ) -> tuple[list[dict[str, Any]], list[PredictionRecord], Decisions]:
-    """Score validated applications: the response bodies, the log rows and the decisions."""
+    """Score validated applications: the response bodies, the log rows (recording ``actor``,
+    the caller's name, as who asked) and the decisions."""
     records = [a.model_dump(exclude={"application_id"}) for a in applications]
     decisions = model.scorer.score_records(records)
     reasons = decisions.reasons or [[] for _ in records]
@@ -129,6 +130,7 @@ def score_applications(
                 threshold=threshold,
                 latency_ms=latency_ms,
                 reasons=why,
+                actor=actor,
             )
         )
     return responses, rows, decisions

@@ -52,6 +52,8 @@ class PredictionRecord:
     threshold: float
     latency_ms: float | None = None
     reasons: list[dict[str, Any]] | None = field(default=None)
+    # who asked: the API caller's name (``key:<name>``, ``user:<email>``, ``admin-token``)
+    actor: str | None = None
 
 
 class UnknownApplicationError(LookupError):
@@ -205,9 +207,11 @@ class PredictionStore:
             )
         return dict(row) if row else None
 
-    def labelled_predictions(self) -> pd.DataFrame:
+    def labelled_predictions(self, checked_only: bool = False) -> pd.DataFrame:
         """Scored applications that have an observed outcome: one row each, with probability,
-        decision, model version, inputs, outcome and the dates."""
+        decision, model version, inputs, outcome and the dates. ``checked_only``: only outcomes
+        that passed the label checks or were released by a person (what may train or judge a
+        model; docs/retraining.md)."""
         query = select(
             predictions.c.application_id,
             predictions.c.received_at,
@@ -218,6 +222,8 @@ class PredictionStore:
             labels.c.outcome,
             labels.c.observed_at,
         ).join(labels, labels.c.application_id == predictions.c.application_id)
+        if checked_only:
+            query = query.where(labels.c.status == "accepted")
         with self.engine.connect() as connection:
             rows = [dict(r) for r in connection.execute(query).mappings()]
         return pd.DataFrame.from_records(

@@ -7,15 +7,21 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from riskloop.serving.auth import Requires
 from riskloop.serving.dependencies import get_reloader, get_store
 from riskloop.serving.errors import APIError, documented_errors
+from riskloop.serving.identity import Role
 from riskloop.serving.model_holder import LoadedModel
 from riskloop.serving.reloader import ModelReloader
 from riskloop.serving.schemas import ExplanationResponse
 from riskloop.serving.scoring import plain
 from riskloop.store import PredictionStore
 
-router = APIRouter(tags=["scoring"])
+router = APIRouter(
+    tags=["scoring"],
+    dependencies=[Depends(Requires(Role.ANALYST))],
+    responses=documented_errors(401, 403, 429),
+)
 
 
 @router.get(

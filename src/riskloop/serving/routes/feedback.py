@@ -6,24 +6,38 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends
 
-from riskloop.serving.dependencies import get_store
-from riskloop.serving.errors import APIError, documented_errors
+from riskloop.serving.auth import Requires
+from riskloop.serving.dependencies import get_store, json_body
+from riskloop.serving.errors import APIError, documented_errors, validate_json
+from riskloop.serving.identity import Role
 from riskloop.serving.schemas import FeedbackRequest, FeedbackResponse
 from riskloop.store import DuplicateLabelError, PredictionStore, UnknownApplicationError
 
-router = APIRouter(tags=["outcomes"])
+router = APIRouter(
+    tags=["outcomes"],
+    dependencies=[Depends(Requires(Role.OUTCOMES))],
+    responses=documented_errors(401, 403, 429),
+)
 
 
 @router.post(
     "/v1/feedback",
     response_model=FeedbackResponse,
-    responses=documented_errors(404, 409, 413, 422),
+    responses=documented_errors(404, 409, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": FeedbackRequest.model_json_schema()}},
+        }
+    },
 )
 def feedback(
-    outcome: FeedbackRequest, store: PredictionStore = Depends(get_store)
+    body: bytes = Depends(json_body), store: PredictionStore = Depends(get_store)
 ) -> FeedbackResponse:
     """Record the observed outcome of a scored application (in credit, months later).
     An unknown application_id is 404; a second outcome for the same one is 409."""
+    # parsed here, not by FastAPI, so a bad body is named like on the scoring routes
+    outcome = validate_json(FeedbackRequest, body, "an outcome")
     received_at = datetime.now(UTC)
     try:
         store.add_label(outcome.application_id, outcome.outcome, received_at, outcome.observed_at)

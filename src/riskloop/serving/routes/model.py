@@ -6,13 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from riskloop.serving.auth import Requires
 from riskloop.serving.dependencies import current_model
 from riskloop.serving.errors import documented_errors
+from riskloop.serving.identity import Role
 from riskloop.serving.model_holder import LoadedModel
 from riskloop.serving.schemas import ModelInfo
 from riskloop.serving.scoring import plain
 
-router = APIRouter(tags=["model"], responses=documented_errors(503))
+router = APIRouter(
+    tags=["model"],
+    dependencies=[Depends(Requires(Role.ANALYST))],
+    responses=documented_errors(401, 403, 429, 503),
+)
 
 
 @router.get("/v1/model", response_model=ModelInfo)

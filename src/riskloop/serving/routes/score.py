@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from riskloop.serving.auth import Requires, caller
 from riskloop.serving.config import ServiceConfig
-from riskloop.serving.dependencies import current_model, get_config, get_recorder
+from riskloop.serving.dependencies import current_model, get_config, get_recorder, json_body
 from riskloop.serving.errors import APIError, documented_errors
+from riskloop.serving.identity import Principal, Role
 from riskloop.serving.model_holder import LoadedModel
 from riskloop.serving.openapi import request_body
 from riskloop.serving.schemas import BatchResponse, ScoreResponse
@@ -24,7 +26,11 @@ from riskloop.serving.scoring import (
     score_applications,
 )
 
-router = APIRouter(tags=["scoring"])
+router = APIRouter(
+    tags=["scoring"],
+    dependencies=[Depends(Requires(Role.SCORER))],
+    responses=documented_errors(401, 403, 429),
+)
 
 _ONE = request_body("Applicant", "one applicant; application_id is optional")
 
@@ -32,18 +38,19 @@ _ONE = request_body("Applicant", "one applicant; application_id is optional")
 @router.post(
     "/v1/score",
     response_model=None,
-    responses={200: {"model": ScoreResponse}, **documented_errors(409, 413, 422, 503)},
+    responses={200: {"model": ScoreResponse}, **documented_errors(409, 413, 415, 422, 503)},
     openapi_extra=_ONE,
 )
 async def score_one(
-    request: Request,
+    body: bytes = Depends(json_body),
     model: LoadedModel = Depends(current_model),
     recorder: DecisionRecorder = Depends(get_recorder),
+    who: Principal = Depends(caller),
 ) -> Response:
     """Score one application. The answer is sent only after the decision is in the log."""
     started = time.perf_counter()
-    application = parse_one(model, await request.body())
-    responses, rows, decisions = score_applications(model, [application], started)
+    application = parse_one(model, body)
+    responses, rows, decisions = score_applications(model, [application], started, who.name)
     await recorder.record(model, rows, decisions)
     return json_response(responses[0])
 
@@ -51,13 +58,15 @@ async def score_one(
 @router.post(
     "/v1/score/preview",
     response_model=None,
-    responses={200: {"model": ScoreResponse}, **documented_errors(413, 422, 503)},
+    responses={200: {"model": ScoreResponse}, **documented_errors(413, 415, 422, 503)},
     openapi_extra=_ONE,
 )
-async def score_preview(request: Request, model: LoadedModel = Depends(current_model)) -> Response:
+async def score_preview(
+    body: bytes = Depends(json_body), model: LoadedModel = Depends(current_model)
+) -> Response:
     """Score one application without logging it (what-if analysis in the UI)."""
     started = time.perf_counter()
-    application = parse_one(model, await request.body())
+    application = parse_one(model, body)
     responses, _, _ = score_applications(model, [application], started)
     return json_response(responses[0])
 
@@ -65,21 +74,21 @@ async def score_preview(request: Request, model: LoadedModel = Depends(current_m
 @router.post(
     "/v1/score/batch",
     response_model=None,
-    responses={200: {"model": BatchResponse}, **documented_errors(409, 413, 422, 503)},
+    responses={200: {"model": BatchResponse}, **documented_errors(409, 413, 415, 422, 503)},
     openapi_extra=request_body(
         "ApplicantBatch", "applications to score together; any invalid row rejects all"
     ),
 )
 async def score_batch(
-    request: Request,
+    body: bytes = Depends(json_body),
     model: LoadedModel = Depends(current_model),
     recorder: DecisionRecorder = Depends(get_recorder),
     config: ServiceConfig = Depends(get_config),
+    who: Principal = Depends(caller),
 ) -> Response:
     """Score many applications at once; any invalid row rejects the whole batch, and a
     logged batch is logged whole (one transaction)."""
     started = time.perf_counter()
-    body = await request.body()
     if len(body) > INLINE_BODY_BYTES:  # a big batch: parse and score it off the event loop
         applications = await run_in_threadpool(parse_batch, model, body, config.max_batch_rows)
     else:
@@ -93,9 +102,9 @@ async def score_batch(
         )
     if len(applications) > INLINE_ROWS:
         responses, rows, decisions = await run_in_threadpool(
-            score_applications, model, applications, started
+            score_applications, model, applications, started, who.name
         )
     else:
-        responses, rows, decisions = score_applications(model, applications, started)
+        responses, rows, decisions = score_applications(model, applications, started, who.name)
     await recorder.record(model, rows, decisions)
     return json_response({"results": responses})
