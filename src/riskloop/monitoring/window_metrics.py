@@ -40,6 +40,16 @@ def reference_expected_auc(scorer: Scorer) -> float | None:
     return number(expected_auc(np.asarray(score["sample"], dtype=np.float64)))
 
 
+def reference_realised_auc(scorer: Scorer) -> float | None:
+    """The AUC the scorer reached on held-out labelled rows at training time (its
+    ``performance`` reference): the baseline of ``realised_auc_drop``. Scorers trained before
+    it was recorded fall back to :func:`reference_expected_auc`."""
+    performance = (scorer.reference or {}).get("performance") or {}
+    if performance.get("auc") is None:
+        return reference_expected_auc(scorer)
+    return number(performance["auc"])
+
+
 def prediction_drift(scorer: Scorer, probability: np.ndarray) -> tuple[float | None, float | None]:
     """PSI and KS p-value of the window's scores against the training score profile; (None,
     None) for a scorer trained before score profiles existed."""
@@ -120,10 +130,11 @@ def window_metrics(
         else None,
         int(approved_labelled.sum()),
     )
+    reference_realised = reference_realised_auc(scorer)
     metrics["realised_auc_drop"] = (
         None
-        if reference_auc is None or realised.get("auc") is None
-        else reference_auc - realised["auc"],
+        if reference_realised is None or realised.get("auc") is None
+        else reference_realised - realised["auc"],
         n_labelled,
     )
 

@@ -16,6 +16,7 @@ from riskloop.evaluation import policies
 from riskloop.evaluation.calibration import choose_calibration, reliability_bins
 from riskloop.evaluation.drift import numeric_profile, reference_profile
 from riskloop.evaluation.explain import ExplanationSetup
+from riskloop.evaluation.metrics import classification_metrics
 from riskloop.pipelines.training import selection
 from riskloop.pipelines.training.selection import CalibratedCandidate, ThresholdChoice
 from riskloop.pipelines.training.tuning import (
@@ -227,10 +228,32 @@ def assemble_scorer(
             "profit_curve": curve,
         },
     )
-    # the distribution of the scorer's own training scores: the monitor's baseline for
-    # prediction drift and the label-free AUC the model expects of itself
-    scorer.reference["score"] = numeric_profile(scorer.predict_proba(train))
+    scorer.reference.update(held_out_reference(scorer, validation, scenario))
     return scorer
+
+
+def held_out_reference(
+    scorer: Scorer, validation: pd.DataFrame, scenario: Scenario
+) -> dict[str, Any]:
+    """What the monitor compares a served model with, measured on rows its estimator was not
+    fitted on (the validation split): ``score``, the profile of its scores (the baseline of
+    prediction drift and of the label-free AUC it expects of itself), and ``performance``, its
+    realised AUC there (the baseline of ``realised_auc_drop``).
+
+    Training rows would flatter it: an estimator ranks the rows it was fitted on better than
+    any new applicant, so a drop alert measured against them fires on a model that is merely
+    at its real level (docs/monitoring.md).
+    """
+    probability = scorer.predict_proba(validation)
+    y = target_vector(validation, scenario)
+    return {
+        "score": numeric_profile(probability),
+        "performance": {
+            "auc": float(classification_metrics(y, probability)["auc"]),
+            "n": len(validation),
+            "rows": "validation split",
+        },
+    }
 
 
 def explanation_setup(
