@@ -10,6 +10,7 @@ from riskloop.serving.app import create_app
 from riskloop.serving.dependencies import current_model, get_store
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore
+from tests.credentials import authorized
 from tests.serving.test_api import APPLICANT
 
 
@@ -25,7 +26,7 @@ def test_the_model_a_route_uses_can_be_overridden(credit_scorer, store):
     )
     other = LoadedModel(credit_scorer, name="credit-risk", version="override")
     app.dependency_overrides[current_model] = lambda: other
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.get("/v1/model").json()["version"] == "override"
         scored = client.post("/v1/score", json={**APPLICANT, "application_id": "o-1"}).json()
     assert scored["model_version"] == "override"
@@ -38,7 +39,7 @@ def test_the_store_a_route_uses_can_be_overridden(credit_scorer, store, tmp_path
         ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="7")), store
     )
     app.dependency_overrides[get_store] = lambda: elsewhere
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         client.post("/v1/score", json={**APPLICANT, "application_id": "s-1"})
         # the log of scores is the app's; the explain route reads the overriding store
         assert client.get("/v1/explain/s-1").json()["error"]["code"] == "unknown_application"

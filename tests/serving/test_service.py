@@ -15,11 +15,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from riskloop.serving.app import ServiceConfig, create_app
+from riskloop.serving.identity import Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore
+from tests.credentials import authorized
 from tests.serving.test_api import APPLICANT
 
-TOKEN = "s3cret-token"
+TOKEN = "an-admin-token-of-at-least-32-bytes"
 
 
 @pytest.fixture()
@@ -30,6 +32,11 @@ def store():
     return PredictionStore("sqlite://", engine=engine)
 
 
+def _client(app, *roles: Role) -> TestClient:
+    """A client sending a key of the app's store with ``roles`` (default: every role)."""
+    return TestClient(app, headers=authorized(app.state.store, *roles))
+
+
 def _app(scorer, store, version="7", **config):
     holder = ModelHolder(LoadedModel(scorer, name="credit-risk", version=version))
     return create_app(holder, store, config=ServiceConfig(**config))
@@ -37,7 +44,7 @@ def _app(scorer, store, version="7", **config):
 
 @pytest.fixture()
 def client(credit_scorer, store):
-    with TestClient(_app(credit_scorer, store, admin_token=TOKEN, max_batch_rows=5)) as c:
+    with _client(_app(credit_scorer, store, admin_token=TOKEN, max_batch_rows=5)) as c:
         yield c
 
 
@@ -78,7 +85,7 @@ def test_reasons_are_an_empty_list_when_the_scorer_cannot_explain(credit_scorer,
     from dataclasses import replace
 
     silent = replace(credit_scorer, explanation=None)
-    with TestClient(_app(silent, store)) as c:
+    with _client(_app(silent, store)) as c:
         body = c.post("/v1/score", json={**APPLICANT, "application_id": "quiet"}).json()
         assert body["reasons"] == []
         assert store.get("quiet")["reasons"] == []
@@ -123,12 +130,12 @@ def test_feedback_stores_the_outcome_once(client, store):
     client.post("/v1/score", json={**APPLICANT, "application_id": "loan-9"})
     response = client.post(
         "/v1/feedback",
-        json={"application_id": "loan-9", "outcome": 1, "observed_at": "2027-03-01T00:00:00Z"},
+        json={"application_id": "loan-9", "outcome": 1, "observed_at": "2026-03-01T00:00:00Z"},
     )
     assert response.status_code == 200, response.text
     label = store.get_label("loan-9")
     assert label["outcome"] == 1
-    assert label["observed_at"].replace(tzinfo=UTC) == datetime(2027, 3, 1, tzinfo=UTC)
+    assert label["observed_at"].replace(tzinfo=UTC) == datetime(2026, 3, 1, tzinfo=UTC)
     duplicate = client.post("/v1/feedback", json={"application_id": "loan-9", "outcome": 0})
     assert _error(duplicate, 409)["code"] == "duplicate_outcome"
     assert store.get_label("loan-9")["outcome"] == 1  # the first outcome stands
@@ -152,7 +159,7 @@ def test_feedback_outcome_must_be_0_or_1(client, outcome):
 
 # ---- hardening
 def test_body_over_the_limit_is_413(credit_scorer, store):
-    with TestClient(_app(credit_scorer, store, max_body_bytes=300)) as c:
+    with _client(_app(credit_scorer, store, max_body_bytes=300)) as c:
         big = {**APPLICANT, "application_id": "x" * 60}
         assert c.post("/v1/score", json=APPLICANT).status_code == 200
         error = _error(c.post("/v1/score/batch", json={"applications": [big] * 3}), 413)
@@ -226,12 +233,14 @@ def test_admin_reload_needs_the_bearer_token(credit_scorer, store):
     app = create_app(
         holder, store, load_model=lambda: loaded[0], config=ServiceConfig(admin_token=TOKEN)
     )
-    with TestClient(app) as c:
-        missing = c.post("/v1/admin/reload")
+    with _client(app, Role.SCORER, Role.ANALYST) as c:
+        missing = c.post("/v1/admin/reload", headers={"Authorization": ""})
         assert _error(missing, 401)["code"] == "unauthorized"
         assert missing.headers["www-authenticate"] == "Bearer"
         wrong = c.post("/v1/admin/reload", headers={"Authorization": "Bearer nope"})
-        assert _error(wrong, 403)["code"] == "forbidden"
+        assert _error(wrong, 401)["code"] == "unauthorized"
+        not_admin = c.post("/v1/admin/reload")  # the client's own key: scorer and analyst
+        assert _error(not_admin, 403)["code"] == "forbidden"
         assert c.get("/v1/model").json()["version"] == "7"
         ok = c.post("/v1/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         assert ok.json() == {
@@ -248,11 +257,11 @@ def test_admin_reload_needs_the_bearer_token(credit_scorer, store):
         assert 'model_version="7"} 1.0' not in metrics.split("riskloop_model_info")[-1]
 
 
-def test_admin_routes_do_not_exist_without_a_token(client, credit_scorer, store):
-    with TestClient(_app(credit_scorer, store)) as c:
-        assert c.post("/v1/admin/reload").status_code == 404
-        assert "/v1/admin/reload" not in c.get("/openapi.json").json()["paths"]
-    assert "/v1/admin/reload" in client.get("/openapi.json").json()["paths"]
+def test_admin_routes_exist_without_a_token_and_take_an_admin_key(credit_scorer, store):
+    with _client(_app(credit_scorer, store), Role.ADMIN) as c:
+        response = c.post("/v1/admin/reload")  # past the role check: no champion to load
+        assert _error(response, 503)["code"] == "no_champion"
+        assert "/v1/admin/reload" in c.get("/openapi.json").json()["paths"]
 
 
 def test_a_model_that_fails_to_load_is_not_swapped_in(credit_scorer, store):
@@ -261,7 +270,7 @@ def test_a_model_that_fails_to_load_is_not_swapped_in(credit_scorer, store):
 
     holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="7"))
     app = create_app(holder, store, load_model=broken, config=ServiceConfig(admin_token=TOKEN))
-    with TestClient(app) as c:
+    with _client(app) as c:
         response = c.post("/v1/admin/reload", headers={"Authorization": f"Bearer {TOKEN}"})
         assert _error(response, 503)["code"] == "reload_failed"
         assert "artifact missing" in response.json()["error"]["message"]
@@ -278,7 +287,7 @@ def test_periodic_check_swaps_when_the_alias_moves(credit_scorer, store):
         champion_version=lambda: alias["version"],
         config=ServiceConfig(reload_interval_s=0.05),
     )
-    with TestClient(app) as c:
+    with _client(app) as c:
         alias["version"] = "9"
         deadline = time.monotonic() + 10
         while c.get("/v1/model").json()["version"] != "9":
@@ -326,9 +335,9 @@ class FailingStore(PredictionStore):
         raise OperationalError("INSERT", {}, Exception("database or disk is full"))
 
 
-def test_a_log_that_cannot_write_answers_503_and_counts_it(credit_scorer):
-    failing = FailingStore("sqlite://")
-    with TestClient(_app(credit_scorer, failing)) as c:
+def test_a_log_that_cannot_write_answers_503_and_counts_it(credit_scorer, tmp_path):
+    failing = FailingStore(f"sqlite:///{tmp_path / 'full.db'}")
+    with _client(_app(credit_scorer, failing)) as c:
         response = c.post("/v1/score", json=APPLICANT)
         assert _error(response, 503)["code"] == "log_unavailable"
         assert "riskloop_prediction_log_write_failures_total 1.0" in c.get("/metrics").text

@@ -13,6 +13,7 @@ from riskloop.scorer import Decisions
 from riskloop.serving.app import ServiceConfig, create_app
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore, ShadowStore
+from tests.credentials import authorized
 from tests.serving.test_api import APPLICANT
 
 
@@ -58,7 +59,7 @@ def _app(credit_scorer, store, shadow_scorer, alias="challenger"):
 def test_shadow_scores_are_logged_and_never_returned(credit_scorer, store):
     shadow = SquaredScorer(credit_scorer)
     app, holder, loaded = _app(credit_scorer, store, shadow)
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert loaded == ["challenger"] and holder.shadow.version == "8"
         response = client.post("/v1/score", json={**APPLICANT, "application_id": "app-1"})
         batch = client.post(
@@ -87,7 +88,7 @@ def test_shadow_scores_are_logged_and_never_returned(credit_scorer, store):
 
 def test_failing_shadow_model_does_not_fail_the_request(credit_scorer, store):
     app, _, _ = _app(credit_scorer, store, SquaredScorer(credit_scorer, fail=True))
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         responses = [
             client.post("/v1/score", json={**APPLICANT, "application_id": f"app-{i}"})
             for i in range(3)
@@ -101,7 +102,7 @@ def test_failing_shadow_model_does_not_fail_the_request(credit_scorer, store):
 
 def test_no_shadow_alias_means_no_shadow_scoring(credit_scorer, store):
     app, holder, loaded = _app(credit_scorer, store, SquaredScorer(credit_scorer), alias=None)
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.post("/v1/score", json=APPLICANT).status_code == 200
     assert loaded == [] and holder.shadow is None and ShadowStore(store.engine).rows() == []
 
@@ -114,7 +115,7 @@ def test_shadow_load_failure_leaves_the_service_up(credit_scorer, store):
     app = create_app(
         holder, store, config=ServiceConfig(shadow_alias="challenger"), load_shadow=broken
     )
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.post("/v1/score", json=APPLICANT).status_code == 200
     assert holder.shadow is None and np.isclose(store.count(), 1)
 
@@ -123,7 +124,7 @@ def test_a_batch_scored_off_the_event_loop_is_shadow_scored_too(credit_scorer, s
     # more than 32 rows: the batch is scored in a worker thread, and its rows are logged whole
     app, _, _ = _app(credit_scorer, store, SquaredScorer(credit_scorer))
     rows = [{**APPLICANT, "Age": 20 + i, "application_id": f"big-{i}"} for i in range(40)]
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.post("/v1/score/batch", json={"applications": rows}).status_code == 200
     shadow = {r["application_id"]: r for r in ShadowStore(store.engine).rows("8")}
     assert set(shadow) == {f"big-{i}" for i in range(40)}
