@@ -50,9 +50,10 @@ def test_a_clean_batch_is_stored_whole(store):
         store,
         [
             {"application_id": "a0", "outcome": 0},
-            {"application_id": "a1", "outcome": "1", "observed_at": "2026-11-20"},
+            {"application_id": "a1", "outcome": "1", "observed_at": "2026-11-20T00:00:00+00:00"},
         ],
         "batch.csv",
+        checks=None,
     )
     assert result.accepted and result.n_rows == 2
     assert _labels(store) == {"a0": 0, "a1": 1, "a5": 1}
@@ -67,18 +68,19 @@ def test_a_corrupt_batch_is_quarantined_whole_with_every_reason(store):
         {"application_id": "nobody", "outcome": 1},  # never scored
         {"application_id": "a2", "outcome": 1},
         {"application_id": "a2", "outcome": 0},  # duplicate in the batch
-        {"application_id": "a5", "outcome": 0},  # already labelled
+        {"application_id": "a5", "outcome": 0},  # already labelled 1 by another source
         {"application_id": "a3", "outcome": True},  # a flag, not 0/1
     ]
     before = _labels(store)
-    result = ingest_feedback(store, rows, "outcomes-2026-11.json")
+    result = ingest_feedback(store, rows, "outcomes-2026-11.json", checks=None)
     assert not result.accepted
     assert _labels(store) == before  # a0 was not stored: never half-used
     text = " | ".join(result.problems)
     assert "outcome: must be 0 or 1 (1 = the risky outcome); rows 2 (2), 7 (True)" in text
     assert "never scored" in text and "row 3 ('nobody')" in text
     assert "more than once" in text and "row 5 ('a2')" in text
-    assert "already has an outcome" in text and "row 6 ('a5')" in text
+    assert "consistency: another source recorded a different outcome" in text
+    assert "row 6 ('a5: 0 here, 1 from the API')" in text
     [kept] = RetrainingStore(store.engine).quarantined()
     assert kept["id"] == result.quarantine_id and kept["n_rows"] == 7
     assert kept["rows"] == json.loads(json.dumps(rows)) and kept["reason"] == result.problems
@@ -98,7 +100,7 @@ def test_a_corrupt_batch_is_quarantined_whole_with_every_reason(store):
     ],
 )
 def test_schema_problems_are_named(store, rows, message):
-    result = ingest_feedback(store, rows, "api")
+    result = ingest_feedback(store, rows, "api", checks=None)
     assert not result.accepted and message in " ".join(result.problems)
     assert _labels(store) == {"a5": 1}
 

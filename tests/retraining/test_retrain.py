@@ -4,20 +4,21 @@ registration gate decides (never a silent no-op)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import riskloop.pipelines.runner
 from riskloop.evaluation.gates import load_gate_thresholds
 from riskloop.retraining import workflow
-from riskloop.retraining.config import PolicySpec, RetrainingConfig
+from riskloop.retraining.config import LabelChecksSpec, PolicySpec, RetrainingConfig
 from riskloop.retraining.workflow import RetrainResult, ScenarioRetrain
 from riskloop.store import PredictionRecord, PredictionStore
 from tests.conftest import CREDIT_SCENARIO, PROJECT_DIR
 
 GATES = load_gate_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml")
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
+MATURE = T0 + timedelta(days=90)  # outcomes observed past the minimum maturity
 
 
 @pytest.fixture()
@@ -36,7 +37,7 @@ def _label(store: PredictionStore, credit_frame, n: int) -> None:
         ]
     )
     for i in range(n):
-        store.add_label(f"a{i}", int(credit_frame["Status"].iloc[i] == "bad"), T0)
+        store.add_label(f"a{i}", int(credit_frame["Status"].iloc[i] == "bad"), MATURE)
 
 
 def _retrain(store, credit_frame, credit_scenario, tmp_path, policy: PolicySpec, fallbacks):
@@ -95,7 +96,8 @@ def test_enough_outcomes_judge_a_challenger_against_the_champion(
     seen = []
 
     def retrain_challenger(*args, **kwargs):
-        # the policy's own check is the one that decides: enough rows pass it
+        # the label checks and the policy's own check decide: enough rows pass both
+        workflow.check_pending_outcomes(store, LabelChecksSpec())
         seen.append(workflow.build_training_data(store, credit_frame, credit_scenario, policy))
         return judged
 

@@ -7,6 +7,7 @@ riskloop monitor   drift, performance, fairness per window; alert rules (--every
 riskloop retrain   train a challenger on recent outcomes; gates decide whether it is champion
 riskloop promote   make a version the champion;  riskloop rollback: back to the one before
 riskloop simulate  replay held-out applicants with injected drift through the whole loop
+riskloop feedback  quarantined outcome batches: list, check, release (a person decides)
 riskloop db        schema migrations of the prediction store (Alembic)
 riskloop deploy    copy the compose stack to a machine over SSH and start it
 """
@@ -19,7 +20,7 @@ import warnings
 import click
 import typer
 
-from riskloop.cli import models, monitor_loop, operations, service, simulation
+from riskloop.cli import feedback, models, monitor_loop, operations, service, simulation
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -56,4 +57,5 @@ for command in (
 ):
     app.command()(command)
 app.add_typer(operations.db_app, name="db")
+app.add_typer(feedback.feedback_app, name="feedback")
 app.command()(operations.deploy)

@@ -77,7 +77,7 @@ def retrain(
                 rows = read_feedback_file(feedback)
             except FeedbackFileError as error:
                 fail(str(error), code=1)
-            result = ingest_feedback(store, rows, str(feedback))
+            result = ingest_feedback(store, rows, str(feedback), checks=config.label_checks)
             if not result.accepted:
                 fail(result.describe() + "; the champion is unchanged", code=1)
             console.print(result.describe())

@@ -26,6 +26,41 @@ class PolicySpec(BaseModel):
     seed: int = 0
 
 
+class LabelChecksSpec(BaseModel):
+    """How a feedback batch is checked before its outcomes may train or judge a model
+    (:mod:`riskloop.retraining.label_checks`, docs/retraining.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(
+        0.001,
+        gt=0.0,
+        lt=0.5,
+        description="family-wise significance level of the bad-rate tests of one batch"
+        " (Bonferroni over the overall test and every segment tested)",
+    )
+    bad_rate_tolerance: float = Field(
+        0.05,
+        ge=0.0,
+        lt=1.0,
+        description="absolute gap between observed and expected bad rate never quarantined",
+    )
+    min_rows: int = Field(
+        50, ge=5, description="fewer rows: a segment is not tested; API outcomes wait"
+    )
+    segment_columns: list[str] | None = Field(
+        None,
+        description="input columns whose values are segments; None: every categorical input"
+        " with at most max_segment_levels values",
+    )
+    max_segment_levels: int = Field(12, ge=2)
+    min_maturity_days: float = Field(
+        30.0,
+        ge=0.0,
+        description="an outcome observed sooner than this after the decision is held",
+    )
+
+
 class SimulationSpec(BaseModel):
     """Defaults of ``riskloop simulate``."""
 
@@ -66,6 +101,7 @@ class RetrainingFile(BaseModel):
     )
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
+    label_checks: LabelChecksSpec = Field(default_factory=LabelChecksSpec)
 
 
 class RetrainingConfig(RetrainingFile):

@@ -83,7 +83,7 @@ def build_training_data(
     NotEnoughOutcomesError
         When the holdout would have fewer than ``policy.min_holdout_rows`` rows.
     """
-    labelled = store.labelled_predictions()
+    labelled = store.labelled_predictions(checked_only=True)
     # scoring order; the log's arrival order breaks ties of one batch (mergesort is stable)
     labelled = labelled.sort_values("received_at", kind="mergesort").tail(policy.lookback_rows)
     n_holdout = math.ceil(policy.holdout_share * len(labelled))

@@ -36,6 +36,7 @@ from riskloop.data.scenario import Scenario
 from riskloop.evaluation.gates import ModelEvidence
 from riskloop.retraining.comparison import ScoresApplications, compare
 from riskloop.retraining.config import RetrainingConfig
+from riskloop.retraining.feedback import check_pending_outcomes
 from riskloop.retraining.policy import NotEnoughOutcomesError, TrainingData, build_training_data
 from riskloop.store import MonitoringStore, PredictionStore
 
@@ -181,6 +182,7 @@ def retrain_challenger(
     """
     audit = MonitoringStore(store.engine)
     name = scenario.model_name
+    check_pending_outcomes(store, config.label_checks)  # only checked outcomes train or judge
     data = build_training_data(store, reference, scenario, config.policy)
     current = registry.version_for_alias(name, registry.CHAMPION)
     audit.record_audit_event(

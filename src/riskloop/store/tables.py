@@ -69,6 +69,13 @@ labels = Table(
     Column("outcome", Integer, nullable=False),
     Column("observed_at", DateTime(timezone=True), nullable=True),
     Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    # labels are evidence, not truth (docs/retraining.md): "unchecked" (arrived, not usable
+    # yet), "accepted" (passed the checks or released by a person), "quarantined"
+    Column("status", String(16), nullable=False, server_default="unchecked", index=True),
+    # who sent it: a file path, "simulator", or None for POST /v1/feedback
+    Column("source", String(500), nullable=True),
+    # the quarantined batch holding it while it awaits a person
+    Column("batch_id", Integer, nullable=True),
 )
 
 monitor_results = Table(
@@ -111,6 +118,12 @@ quarantined_batches = Table(
     # one line per problem: the rule, the rows it concerns and the values received
     Column("reason", JSON, nullable=False),
     Column("rows", JSON, nullable=False),
+    # the numbers of each label check (riskloop.retraining.label_checks)
+    Column("evidence", JSON, nullable=True),
+    # a person's release: `riskloop feedback release --batch B --reason TEXT`
+    Column("released_at", DateTime(timezone=True), nullable=True),
+    Column("released_by", String(200), nullable=True),
+    Column("release_reason", String(1000), nullable=True),
 )
 
 shadow_predictions = Table(
