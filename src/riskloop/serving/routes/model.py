@@ -1,4 +1,5 @@
-"""The model in service: what it is, its reports and the fields it needs."""
+"""The model in service: what it is and its reports (analysts), and the fields it needs (also
+scorers: a client cannot fill an application without them; they hold no applicant's data)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,11 @@ from riskloop.serving.model_holder import LoadedModel
 from riskloop.serving.schemas import ModelInfo
 from riskloop.serving.scoring import plain
 
-router = APIRouter(
-    tags=["model"],
-    dependencies=[Depends(Requires(Role.ANALYST))],
-    responses=documented_errors(401, 403, 429, 503),
-)
+router = APIRouter(tags=["model"], responses=documented_errors(401, 403, 429, 503))
+analysts = [Depends(Requires(Role.ANALYST))]
 
 
-@router.get("/v1/model", response_model=ModelInfo)
+@router.get("/v1/model", response_model=ModelInfo, dependencies=analysts)
 def model_info(model: LoadedModel = Depends(current_model)) -> ModelInfo:
     """The model in service: name, version, alias, metrics, threshold, training data hash."""
     meta = model.scorer.metadata
@@ -38,7 +36,7 @@ def model_info(model: LoadedModel = Depends(current_model)) -> ModelInfo:
     )
 
 
-@router.get("/v1/model/reports")
+@router.get("/v1/model/reports", dependencies=analysts)
 def model_reports(model: LoadedModel = Depends(current_model)) -> dict[str, Any]:
     """The model's reports (model card, candidate comparison, calibration, profit curve,
     business impact, fairness); ``{}`` when it has none."""
@@ -46,7 +44,7 @@ def model_reports(model: LoadedModel = Depends(current_model)) -> dict[str, Any]
     return reports
 
 
-@router.get("/v1/schema")
+@router.get("/v1/schema", dependencies=[Depends(Requires(Role.SCORER, Role.ANALYST))])
 def input_schema(model: LoadedModel = Depends(current_model)) -> dict[str, Any]:
     """The fields an application must have: kind, range or categories, nullability."""
     schema: dict[str, Any] = plain(model.scorer.input_schema.to_dict())
