@@ -88,6 +88,31 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = Field(
         60.0, gt=0, description="the window of auth_failure_limit, in seconds"
     )
+    # ---- people signing in through OpenID Connect (riskloop.serving.oidc, the UI's st.login)
+    oidc_issuer: str | None = Field(
+        None,
+        description="the identity provider's issuer URL (https); set: the UI requires sign-in"
+        " and the API accepts its users' ID tokens; unset: no sign-in (the embedded default)",
+    )
+    oidc_client_id: str | None = Field(
+        None, description="the UI's client id at the provider (the ID tokens' audience)"
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="the UI's client secret at the provider (the UI's sign-in only)"
+    )
+    oidc_roles_claim: str = Field(
+        "roles", description="the ID token claim listing riskloop roles (dots reach nested)"
+    )
+    ui_url: str | None = Field(
+        None,
+        description="the UI's address as browsers reach it; sign-in returns to"
+        " <ui_url>/oauth2callback; default http://localhost:<ui_port>",
+    )
+    ui_cookie_secret: SecretStr | None = Field(
+        None,
+        description="signs the UI's sign-in cookie; unset: a new random one at each start"
+        " (people sign in again after a restart)",
+    )
     max_body_bytes: int = Field(1_000_000, gt=0, description="larger request bodies get 413")
     max_batch_rows: int = Field(1_000, gt=0, description="most applications per batch request")
     reload_interval_s: float = Field(
