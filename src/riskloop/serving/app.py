@@ -27,7 +27,7 @@ from riskloop.serving.auth import (
 from riskloop.serving.config import ServiceConfig
 from riskloop.serving.errors import APIError, install_error_handlers
 from riskloop.serving.identity import TokenVerifier
-from riskloop.serving.metrics import ServiceMetrics, ServiceMiddleware
+from riskloop.serving.metrics import RouteTemplates, ServiceMetrics, ServiceMiddleware
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.monitor_gauges import MonitorGauges
 from riskloop.serving.openapi import ModelOpenAPI
@@ -124,14 +124,8 @@ def create_app(
     )
     metrics.registry.register(state.monitor_gauges)
 
-    app.add_middleware(
-        ServiceMiddleware,
-        metrics=metrics,
-        max_body_bytes=config.max_body_bytes,
-        on_too_large=lambda message: APIError(413, "body_too_large", message),
-    )
     install_error_handlers(app)
-    for router in (
+    routers = (
         service.router,
         docs.router,
         model.router,
@@ -139,8 +133,16 @@ def create_app(
         explain.router,
         feedback.router,
         admin.router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    app.add_middleware(
+        ServiceMiddleware,
+        metrics=metrics,
+        max_body_bytes=config.max_body_bytes,
+        on_too_large=lambda message: APIError(413, "body_too_large", message),
+        route_templates=RouteTemplates.of_routers(routers),
+    )
     app.openapi = ModelOpenAPI(app, holder, config.max_batch_rows)  # type: ignore[method-assign]
     return app
 

@@ -34,6 +34,21 @@ async def current_model(holder: ModelHolder = Depends(get_holder)) -> LoadedMode
     return model
 
 
+async def json_body(request: Request) -> bytes:
+    """The request body, once its ``Content-Type`` says it is JSON; 415 otherwise, a missing
+    type included. A web page can send ``text/plain`` or a form to any origin without asking
+    (no CORS preflight); ``application/json`` it cannot."""
+    declared = request.headers.get("content-type")
+    if (declared or "").split(";", 1)[0].strip().lower() != "application/json":
+        received = repr(declared) if declared else "no Content-Type"
+        raise APIError(
+            415,
+            "unsupported_media_type",
+            f"the body must be JSON sent with Content-Type: application/json (received {received})",
+        )
+    return await request.body()
+
+
 async def get_store(request: Request) -> PredictionStore:
     """The prediction log, outcomes and monitor results."""
     store: PredictionStore = request.app.state.store

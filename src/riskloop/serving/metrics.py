@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from fastapi import APIRouter
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,7 +22,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 # Request latency buckets in seconds: fine below 10 ms, where the service is meant to live.
 LATENCY_BUCKETS = (
@@ -147,9 +148,9 @@ class ServiceMiddleware:
     arrive within ``body_timeout_s`` of the request's headers (``on_body_timeout`` builds the 408
     error), so a client sending a byte now and then cannot hold a request open.
 
-    Every label is bounded whatever clients send: the route is the template of the route that
-    matched (``/v1/explain/{application_id}``) or :data:`UNMATCHED` (unknown paths, redirects),
-    the method one of :data:`METHODS` or ``other``.
+    Every label is bounded whatever clients send: the route is a template of ``route_templates``
+    (``/v1/explain/{application_id}``) or :data:`UNMATCHED` (unknown paths, redirects), the
+    method one of :data:`METHODS` or ``other``.
     """
 
     def __init__(
@@ -158,10 +159,12 @@ class ServiceMiddleware:
         metrics: ServiceMetrics,
         max_body_bytes: int,
         on_too_large: Callable[[str], Exception],
+        route_templates: RouteTemplates | None = None,
         body_timeout_s: float | None = None,
         on_body_timeout: Callable[[str], Exception] | None = None,
     ):
         self.app = app
+        self.route_templates = route_templates or RouteTemplates(())
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.on_too_large = on_too_large
@@ -190,7 +193,8 @@ class ServiceMiddleware:
             await self.app(scope, self._guarded(receive), send_and_watch)
         finally:
             method = scope["method"] if scope["method"] in METHODS else "other"
-            labels = {"route": route_template(scope), "method": method, "status": str(status)}
+            route = self.route_templates.label(scope)
+            labels = {"route": route, "method": method, "status": str(status)}
             self.metrics.requests.labels(**labels).inc()
             self.metrics.latency.labels(**labels).observe(time.perf_counter() - started)
 
@@ -239,19 +243,34 @@ class ServiceMiddleware:
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def route_template(scope: dict) -> str:
-    """The template of the route ``scope`` is for, never its raw path: the route that served
-    it, else the app's route its path matches (a route that refused the method, or a request
-    answered before routing: 413, 503), else :data:`UNMATCHED` (unknown paths, redirects)."""
-    route = scope.get("route")
-    if route is not None:
-        return str(route.path)
-    app = scope.get("app")
-    for candidate in getattr(app, "routes", ()):
-        match, _ = candidate.matches(scope)
-        if match is not Match.NONE:
-            return str(candidate.path)
-    return UNMATCHED
+class RouteTemplates:
+    """The app's route templates, to name a request no route served (refused before routing:
+    413, 503; or by the method: 405) by the template its path matches.
+
+    Parameters
+    ----------
+    templates : iterable of str
+        Route paths as declared (``/v1/explain/{application_id}``).
+    """
+
+    def __init__(self, templates: Iterable[str]):
+        self.patterns = [(template, compile_path(template)[0]) for template in templates]
+
+    @classmethod
+    def of_routers(cls, routers: Iterable[APIRouter]) -> RouteTemplates:
+        return cls(getattr(route, "path", "") for router in routers for route in router.routes)
+
+    def label(self, scope: dict) -> str:
+        """The template of the route that served ``scope``, else the first template its path
+        matches, else :data:`UNMATCHED` (unknown paths, redirects): never the raw path."""
+        route = scope.get("route")
+        if route is not None:
+            return str(route.path)
+        path = scope["path"]
+        for template, pattern in self.patterns:
+            if pattern.match(path):
+                return template
+        return UNMATCHED
 
 
 def _content_length(scope: dict) -> int | None:

@@ -3,12 +3,18 @@ so the API accepts exactly the scenario's fields with their ranges and categorie
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from riskloop.data.schema import InputSchema
+
+# The bounds of a feedback's observed_at: nothing riskloop scored was observed before this, and
+# a client's clock may run ahead of the service's by this much.
+EARLIEST_OBSERVATION = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 APPLICATION_ID = Field(
     None,
@@ -125,8 +131,38 @@ class FeedbackRequest(BaseModel):
         " was observed, 0 when it was not",
     )
     observed_at: datetime | None = Field(
-        None, description="when the outcome was observed (default: unknown)"
+        None,
+        description="when the outcome was observed, with its time zone (default: unknown);"
+        f" not before {EARLIEST_OBSERVATION:%Y-%m-%d} nor in the future",
     )
+
+    @field_validator("observed_at")
+    @classmethod
+    def _a_real_recent_time(cls, value: datetime | None) -> datetime | None:
+        # a naive time means a different instant in every time zone; 1970 or 9999 is a bug or
+        # a default value, and would shift every delayed-label window the monitor computes
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise PydanticCustomError(
+                "timezone_required",
+                "must carry a time zone (e.g. 2025-01-31T09:30:00Z or +01:00): a time without"
+                " one is ambiguous",
+            )
+        if value < EARLIEST_OBSERVATION:
+            raise PydanticCustomError(
+                "observed_too_early",
+                f"must be on or after {EARLIEST_OBSERVATION:%Y-%m-%d}",
+            )
+        latest = datetime.now(UTC) + MAX_CLOCK_SKEW
+        if value > latest:
+            raise PydanticCustomError(
+                "observed_in_the_future",
+                "must not be in the future (more than"
+                f" {MAX_CLOCK_SKEW.total_seconds() / 60:g} minutes ahead of the service's clock,"
+                f" {latest:%Y-%m-%dT%H:%M:%SZ})",
+            )
+        return value
 
     @field_validator("outcome", mode="before")
     @classmethod
@@ -163,6 +199,7 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     fields: list[FieldError] = []
+    fields_omitted: int = Field(0, ge=0, description="field errors beyond those listed")
 
 
 class ErrorResponse(BaseModel):
