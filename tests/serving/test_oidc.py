@@ -20,9 +20,17 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 
+from riskloop.serving.app import create_app
 from riskloop.serving.identity import InvalidCredential, Role
+from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.oidc import OIDCTokenVerifier, roles_from_claims
+from riskloop.store import PredictionStore
+from tests.credentials import bearer
+from tests.serving.test_api import APPLICANT
 
 AUDIENCE = "riskloop-ui"
 
@@ -325,3 +333,34 @@ def test_roles_come_from_the_configured_claim(claims, roles_claim, expected):
 def test_roles_are_read_from_the_configured_claim_of_a_verified_token(provider, rsa_key):
     token = signed(claims_for(provider, roles=None, groups="analyst"), rsa_key)
     assert verifier_for(provider, roles_claim="groups").verify(token).roles == {Role.ANALYST}
+
+
+def test_the_service_accepts_a_signed_in_user_and_logs_who_scored(provider, rsa_key, credit_scorer):
+    """create_app with the verifier: the user's ID token is the bearer; /v1/me says who the
+    API sees, scoring is logged under the user's name, and the analyst routes stay shut."""
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    store = PredictionStore("sqlite://", engine=engine)
+    holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="7"))
+    app = create_app(holder, store, verifiers=[verifier_for(provider)])
+    scorer = bearer(signed(claims_for(provider, roles=["scorer"]), rsa_key))
+    with TestClient(app) as client:
+        me = client.get("/v1/me", headers=scorer)
+        scored = client.post(
+            "/v1/score", json={**APPLICANT, "application_id": "oidc-1"}, headers=scorer
+        )
+        explained = client.get("/v1/explain/oidc-1", headers=scorer)
+        expired = client.get(
+            "/v1/me",
+            headers=bearer(signed(claims_for(provider, iat=1, exp=2), rsa_key)),
+        )
+        logged = store.get("oidc-1")
+    assert me.status_code == 200, me.text
+    assert me.json() == {"name": "user:alice@example.com", "roles": ["scorer"], "kind": "user"}
+    assert scored.status_code == 200, scored.text
+    assert logged["actor"] == "user:alice@example.com"
+    assert explained.status_code == 403
+    assert "analyst" in explained.json()["error"]["message"]
+    assert expired.status_code == 401
+    assert "sign in again" in expired.json()["error"]["message"]

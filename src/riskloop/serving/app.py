@@ -32,7 +32,7 @@ from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.monitor_gauges import MonitorGauges
 from riskloop.serving.openapi import ModelOpenAPI
 from riskloop.serving.reloader import ModelReloader
-from riskloop.serving.routes import admin, docs, explain, feedback, model, score, service
+from riskloop.serving.routes import admin, docs, explain, feedback, me, model, score, service
 from riskloop.serving.scoring import DecisionRecorder
 from riskloop.serving.shadow import ShadowScorer
 from riskloop.store import ApiKeyStore, PredictionStore, ShadowStore
@@ -133,6 +133,7 @@ def create_app(
         explain.router,
         feedback.router,
         admin.router,
+        me.router,
     )
     for router in routers:
         app.include_router(router)
