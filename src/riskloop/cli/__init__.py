@@ -9,6 +9,8 @@ riskloop promote   make a version the champion;  riskloop rollback: back to the 
 riskloop simulate  replay held-out applicants with injected drift through the whole loop
 riskloop feedback  quarantined outcome batches: list, check, release (a person decides)
 riskloop db        schema migrations of the prediction store (Alembic)
+riskloop keys      API keys: create (printed once), list, revoke
+riskloop signing   model-signing keys: keygen; verify a registered version
 riskloop deploy    copy the compose stack to a machine over SSH and start it
 """
 
@@ -20,7 +22,16 @@ import warnings
 import click
 import typer
 
-from riskloop.cli import feedback, models, monitor_loop, operations, service, simulation
+from riskloop.cli import (
+    feedback,
+    keys,
+    models,
+    monitor_loop,
+    operations,
+    service,
+    signing,
+    simulation,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -57,5 +68,7 @@ for command in (
 ):
     app.command()(command)
 app.add_typer(operations.db_app, name="db")
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(signing.signing_app, name="signing")
 app.add_typer(feedback.feedback_app, name="feedback")
 app.command()(operations.deploy)

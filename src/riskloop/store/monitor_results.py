@@ -119,13 +119,18 @@ class MonitoringStore:
 
     # ---- audit events
     def record_audit_event(
-        self, kind: str, payload: Mapping[str, Any], at: datetime | None = None
+        self,
+        kind: str,
+        payload: Mapping[str, Any],
+        at: datetime | None = None,
+        actor: str | None = None,
     ) -> int:
-        """Append one event (``payload`` must be JSON-ready); returns its id."""
+        """Append one event (``payload`` must be JSON-ready) done by ``actor`` (an API caller's
+        name, ``cli:<os user>``; None: the loop itself); returns its id."""
         with self.engine.begin() as connection:
             event_id = connection.execute(
                 insert(audit_events)
-                .values(at=at or datetime.now(UTC), kind=kind, payload=dict(payload))
+                .values(at=at or datetime.now(UTC), kind=kind, payload=dict(payload), actor=actor)
                 .returning(audit_events.c.id)
             ).scalar_one()
         return int(event_id)

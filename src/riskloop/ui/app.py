@@ -13,7 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from riskloop.ui.client import APIClient
-from riskloop.ui.components import API_CLIENT
+from riskloop.ui.components import API_CLIENT, CALLER
+from riskloop.ui.login import show_caller, signed_in_token
 from riskloop.ui.settings import UISettings
 
 VIEWS = Path(__file__).with_name("views")
@@ -21,17 +22,23 @@ VIEWS = Path(__file__).with_name("views")
 
 def main() -> None:
     st.set_page_config(page_title="riskloop", page_icon=":material/monitoring:", layout="wide")
+    settings = UISettings()
+    # a deployment signs people in (OpenID Connect) and calls the API with their own token, so
+    # the API knows who acted; the embedded default sends the configured (local admin) key
+    credential = signed_in_token() if settings.oidc_issuer else settings.api_key_value
     navigation = st.navigation(
         [
             st.Page(VIEWS / "score.py", title="Score", icon=":material/calculate:", default=True),
+            st.Page(VIEWS / "applicant.py", title="Applicant", icon=":material/person_search:"),
             st.Page(VIEWS / "model.py", title="Model", icon=":material/model_training:"),
             st.Page(VIEWS / "business.py", title="Business", icon=":material/payments:"),
             st.Page(VIEWS / "fairness.py", title="Fairness", icon=":material/balance:"),
             st.Page(VIEWS / "monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
         ]
     )
-    client = APIClient(UISettings().api_url)
+    client = APIClient(settings.api_url, api_key=credential)
     st.session_state[API_CLIENT] = client
+    st.session_state[CALLER] = show_caller(client, signed_in=settings.oidc_issuer is not None)
     st.sidebar.caption(f"API: {client.base_url}")
     navigation.run()
 

@@ -10,6 +10,7 @@ has no model loaded yet).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +23,10 @@ class NoModel(APIUnavailable):
     """The API answers but has no model loaded (HTTP 503)."""
 
 
+class SignInExpired(APIUnavailable):
+    """The API refused the credential (HTTP 401): an expired sign-in, a revoked key."""
+
+
 class APIClient:
     """The scoring API at ``base_url``, one method per route the UI uses.
 
@@ -29,14 +34,20 @@ class APIClient:
     ----------
     base_url : str
         The API's address (``UISettings.api_url``); a final ``/`` is ignored.
+    api_key : str, optional
+        The credential sent as ``Authorization: Bearer`` on every call (``UISettings.api_key``:
+        the local admin key of ``riskloop serve``, or ``RISKLOOP_API_KEY``).
     """
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, api_key: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return httpx.request(method, f"{self.base_url}{path}", timeout=10.0, **kwargs)
+            return httpx.request(
+                method, f"{self.base_url}{path}", timeout=10.0, headers=self._headers, **kwargs
+            )
         except httpx.HTTPError as error:
             raise APIUnavailable(
                 f"the scoring API at {self.base_url} is not reachable"
@@ -87,6 +98,25 @@ class APIClient:
         if response.status_code == 404:
             return {"windows": [], "triggers": [], "rules": []}
         return _json_or_raise(response)
+
+    def whoami(self) -> dict[str, Any] | None:
+        """Who the API takes the caller for: ``{"name", "roles", "kind"}``; None when the API
+        predates ``GET /v1/me``. A refused credential raises :class:`SignInExpired` (401)."""
+        response = self._request("GET", "/v1/me")
+        if response.status_code == 404:
+            return None
+        if response.status_code == 401:
+            raise SignInExpired(f"the API refused the credential: {_error_message(response)}")
+        caller: dict[str, Any] = _json_or_raise(response)
+        return caller
+
+    def explain(self, application_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """A logged application's decision, reasons and full explanation: (record, None), or
+        (None, message) when the API has none for it or refuses the caller."""
+        response = self._request("GET", f"/v1/explain/{quote(application_id, safe='')}")
+        if response.status_code == 200:
+            return response.json(), None
+        return None, _error_message(response)
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -45,11 +45,17 @@ def sweep_values(feature: dict[str, Any], current: Any) -> list[Any]:
 
 @st.cache_data(ttl=600, show_spinner=False)
 def sweep(
-    api_url: str, application_json: str, field: str, values_json: str, model_key: str
+    _client: APIClient,
+    api_url: str,
+    application_json: str,
+    field: str,
+    values_json: str,
+    model_key: str,
 ) -> list[float]:
-    """Preview probabilities for each tried value (cached per API, model and application)."""
+    """Preview probabilities for each tried value (cached per API, model and application;
+    ``_client``, the page's client, is not part of the cache key)."""
     application = json.loads(application_json)
-    client = APIClient(api_url)
+    client = _client
     probabilities = []
     for value in json.loads(values_json):
         result, problem = client.preview({**application, field: value})
@@ -115,6 +121,7 @@ def what_if(schema: dict[str, Any], application: dict[str, Any], result: dict[st
         st.warning(f"The decision changes to **{moved['decision'].upper()}**.")
     values = sweep_values(features[name], application[name])
     probabilities = sweep(
+        api(),
         api().base_url,
         json.dumps(application, sort_keys=True),
         name,
