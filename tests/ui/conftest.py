@@ -22,8 +22,10 @@ from sqlalchemy.pool import StaticPool
 
 from riskloop.scorer import Scorer
 from riskloop.serving.app import create_app
+from riskloop.serving.identity import Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore
+from tests.credentials import api_key
 
 READY_TIMEOUT_S = 30.0
 
@@ -103,6 +105,7 @@ def serve(app: FastAPI, timeout: float = READY_TIMEOUT_S) -> Iterator[str]:
 class LiveAPI:
     url: str
     store: PredictionStore
+    key: str  # an admin key, as the local UI uses
 
 
 def _memory_store() -> PredictionStore:
@@ -137,7 +140,7 @@ def live_api(pipeline_scorer) -> Iterator[LiveAPI]:
     """The real scoring app with the pipeline's scorer and its reports."""
     app, store = start_api(pipeline_scorer)
     with serve(app) as url:
-        yield LiveAPI(url, store)
+        yield LiveAPI(url, store, api_key(store, Role.ADMIN))
 
 
 @pytest.fixture()
@@ -146,7 +149,7 @@ def bare_api(pipeline_scorer) -> Iterator[LiveAPI]:
     registered before the evaluation pipeline existed is)."""
     app, store = start_api(dataclasses.replace(pipeline_scorer, reports={}))
     with serve(app) as url:
-        yield LiveAPI(url, store)
+        yield LiveAPI(url, store, api_key(store, Role.ADMIN))
 
 
 @pytest.fixture()
@@ -154,4 +157,4 @@ def empty_api() -> Iterator[LiveAPI]:
     """The real scoring app before any model is loaded (every model route answers 503)."""
     app, store = start_api(None)
     with serve(app) as url:
-        yield LiveAPI(url, store)
+        yield LiveAPI(url, store, api_key(store, Role.ADMIN))

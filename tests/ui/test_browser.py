@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import PROJECT_DIR
+from tests.credentials import bearer
 from tests.ui.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,7 +62,7 @@ def streamlit_ui(live_api, tmp_path):
             "--browser.gatherUsageStats",
             "false",
         ],
-        env={**os.environ, "RISKLOOP_API_URL": live_api.url},
+        env={**os.environ, "RISKLOOP_API_URL": live_api.url, "RISKLOOP_API_KEY": live_api.key},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -133,7 +134,9 @@ def test_a_person_scores_an_applicant_in_the_browser(streamlit_ui, live_api, tmp
     assert live_api.store.count() == 1
     (application_id,) = live_api.store.application_ids()
     inputs = live_api.store.get(application_id)["inputs"]
-    expected = httpx.post(f"{live_api.url}/v1/score/preview", json=inputs).json()
+    expected = httpx.post(
+        f"{live_api.url}/v1/score/preview", json=inputs, headers=bearer(live_api.key)
+    ).json()
     assert inputs["Age"] == 23 and inputs["Records"] == "yes"
     assert said.strip() == f"Decision: {expected['decision'].upper()}"
     assert f"{expected['probability_of_default']:.1%}" in body

@@ -11,7 +11,7 @@ T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def test_monitoring_page_before_and_after_the_monitor_runs(live_api, monkeypatch):
-    app = open_page(monkeypatch, live_api.url, "views/monitoring.py")
+    app = open_page(monkeypatch, live_api.url, "views/monitoring.py", key=live_api.key)
     assert "No monitor results for this model yet" in app.info[0].value
 
     monitoring = live_api.store.monitoring
@@ -44,7 +44,7 @@ def test_monitoring_page_before_and_after_the_monitor_runs(live_api, monkeypatch
             "window_id": "count:500:#2",
         },
     )
-    app = open_page(monkeypatch, live_api.url, "views/monitoring.py")
+    app = open_page(monkeypatch, live_api.url, "views/monitoring.py", key=live_api.key)
     shown = texts(app)
     assert "Fired triggers" in shown and "Input drift" in shown
     assert "Ranking: realised vs label-free" in shown and "Fairness per window" in shown

@@ -14,8 +14,12 @@ APP = str(PROJECT_DIR / "src" / "riskloop" / "ui" / "app.py")
 PAGES = ["views/score.py", "views/model.py", "views/business.py", "views/fairness.py"]
 
 
-def open_page(monkeypatch, url: str, page: str = "views/score.py") -> AppTest:
+def open_page(
+    monkeypatch, url: str, page: str = "views/score.py", key: str | None = None
+) -> AppTest:
     monkeypatch.setenv("RISKLOOP_API_URL", url)
+    if key:
+        monkeypatch.setenv("RISKLOOP_API_KEY", key)
     app = AppTest.from_file(APP, default_timeout=30).run()
     if page != "views/score.py":
         app.switch_page(page).run()
@@ -53,7 +57,7 @@ def interval(value: float, low: float, high: float) -> str:
 
 
 def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, pipeline_scorer):
-    app = open_page(monkeypatch, live_api.url)
+    app = open_page(monkeypatch, live_api.url, key=live_api.key)
     assert "credit-risk v3 (champion)" in app.caption[0].value
     app.number_input(key="Age").set_value(22)
     app.selectbox(key="Records").set_value("yes")
@@ -96,7 +100,7 @@ def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, pipelin
 
 def test_model_page_shows_the_pipelines_reports(live_api, monkeypatch, pipeline_scorer):
     reports = pipeline_scorer.reports
-    app = open_page(monkeypatch, live_api.url, "views/model.py")
+    app = open_page(monkeypatch, live_api.url, "views/model.py", key=live_api.key)
     said = texts(app)
     assert reports["model_card"].strip() in [m.value.strip() for m in app.markdown]
     assert f"Calibration method: {reports['calibration']['method']}." in said
@@ -118,7 +122,7 @@ def test_business_page_reads_the_nearest_point_of_the_profit_curve(
     thresholds = [float(t) for t in curve["thresholds"]]
     chosen = curve["chosen_threshold"]
     assert min(thresholds) <= chosen <= max(thresholds)
-    app = open_page(monkeypatch, live_api.url, "views/business.py")
+    app = open_page(monkeypatch, live_api.url, "views/business.py", key=live_api.key)
     slider = app.slider(key="threshold")
     assert slider.value == pytest.approx(chosen)
     at = nearest_index(thresholds, chosen)
@@ -151,7 +155,7 @@ def test_business_page_reads_the_nearest_point_of_the_profit_curve(
 
 def test_fairness_page_shows_group_metrics_with_intervals(live_api, monkeypatch, pipeline_scorer):
     fairness = pipeline_scorer.reports["fairness"]
-    app = open_page(monkeypatch, live_api.url, "views/fairness.py")
+    app = open_page(monkeypatch, live_api.url, "views/fairness.py", key=live_api.key)
     subheaders = [s.value for s in app.subheader]
     frames = [d.value for d in app.dataframe]
     facts = [dict(zip(f["measure"], f["value"], strict=True)) for f in frames if "measure" in f]
@@ -175,7 +179,7 @@ def test_fairness_page_shows_group_metrics_with_intervals(live_api, monkeypatch,
 
 @pytest.mark.parametrize("page", PAGES[1:])
 def test_report_pages_say_when_reports_are_missing(bare_api, monkeypatch, page):
-    app = open_page(monkeypatch, bare_api.url, page)
+    app = open_page(monkeypatch, bare_api.url, page, key=bare_api.key)
     notices = [i.value for i in app.info]
     assert notices and all("not available for this model yet" in n for n in notices)
     assert not app.error
@@ -191,7 +195,7 @@ def test_every_page_explains_when_the_api_is_down(monkeypatch, page):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_explains_when_no_model_is_loaded(empty_api, monkeypatch, page):
-    app = open_page(monkeypatch, empty_api.url, page)
+    app = open_page(monkeypatch, empty_api.url, page, key=empty_api.key)
     assert len(app.warning) == 1
     assert "no model loaded" in app.warning[0].value and "riskloop run" in app.warning[0].value
     assert not app.error
