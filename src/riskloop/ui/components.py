@@ -11,6 +11,9 @@ from riskloop.ui.client import APIClient, APIUnavailable, NoModel
 
 # where the app (ui/app.py, the UI's edge) leaves the API client for the pages
 API_CLIENT = "riskloop_api_client"
+# ... and who the API says the caller is (GET /v1/me): name and roles; None when it did not say
+CALLER = "riskloop_caller"
+SCORER, ANALYST, ADMIN = "scorer", "analyst", "admin"
 MISSING = "(missing)"
 NOT_AVAILABLE = "not available for this model yet"
 
@@ -19,6 +22,27 @@ def api() -> APIClient:
     """The client of the scoring API the app built for this run from the UI's settings."""
     client: APIClient = st.session_state[API_CLIENT]
     return client
+
+
+def caller_holds(role: str) -> bool:
+    """Whether the caller holds ``role`` (``admin`` holds every role). A caller the API did
+    not describe is given the benefit of the doubt: the API still refuses what it forbids."""
+    caller = st.session_state.get(CALLER)
+    return caller is None or role in caller["roles"] or ADMIN in caller["roles"]
+
+
+def holds_role(role: str) -> bool:
+    """Whether the caller may use a page that needs ``role``; when not, the page says which
+    role it needs and who is signed in."""
+    if caller_holds(role):
+        return True
+    caller = st.session_state[CALLER]
+    held = ", ".join(caller["roles"]) or "no role"
+    st.warning(
+        f"This page needs the **{role}** role. You are signed in as {caller['name']}, who"
+        f" holds {held}: ask your administrator for the {role} role to use it."
+    )
+    return False
 
 
 def explain_unavailable(problem: APIUnavailable) -> None:

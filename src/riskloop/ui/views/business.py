@@ -9,6 +9,8 @@ import streamlit as st
 
 from riskloop.ui.charts import operating_point, profit_chart, rates_chart
 from riskloop.ui.components import (
+    ANALYST,
+    holds_role,
     model_caption,
     model_or_explain,
     not_available,
@@ -19,6 +21,8 @@ from riskloop.ui.documents import sections
 
 def render() -> None:
     st.title("Business impact", anchor=False)
+    if not holds_role(ANALYST):
+        return
     model = model_or_explain()
     if model is None:
         return

@@ -8,6 +8,8 @@ import streamlit as st
 
 from riskloop.ui.charts import group_interval_chart
 from riskloop.ui.components import (
+    ANALYST,
+    holds_role,
     model_caption,
     model_or_explain,
     not_available,
@@ -18,6 +20,8 @@ from riskloop.ui.documents import interval_metrics, sections, with_intervals
 
 def render() -> None:
     st.title("Fairness", anchor=False)
+    if not holds_role(ANALYST):
+        return
     model = model_or_explain()
     if model is None:
         return

@@ -15,6 +15,8 @@ from riskloop.ui.charts import (
     importance_chart,
 )
 from riskloop.ui.components import (
+    ANALYST,
+    holds_role,
     model_caption,
     model_or_explain,
     not_available,
@@ -44,6 +46,8 @@ def headline(model: dict[str, Any]) -> None:
 
 def render() -> None:
     st.title("Model", anchor=False)
+    if not holds_role(ANALYST):
+        return
     model = model_or_explain()
     if model is None:
         return

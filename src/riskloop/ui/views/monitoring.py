@@ -12,7 +12,14 @@ import streamlit as st
 
 from riskloop.ui.charts import Layered
 from riskloop.ui.client import APIUnavailable
-from riskloop.ui.components import api, explain_unavailable, model_caption, model_or_explain
+from riskloop.ui.components import (
+    ANALYST,
+    api,
+    explain_unavailable,
+    holds_role,
+    model_caption,
+    model_or_explain,
+)
 
 # PSI convention in credit: < 0.10 stable, 0.10–0.25 watch, > 0.25 act
 PSI_THRESHOLDS = {"watch": 0.10, "act": 0.25}
@@ -91,6 +98,8 @@ def series_chart(frame: pd.DataFrame, lines: pd.DataFrame) -> Layered | alt.Char
 
 def render() -> None:
     st.title("Monitoring", anchor=False)
+    if not holds_role(ANALYST):
+        return
     model = model_or_explain()
     if model is None:
         return

@@ -15,9 +15,13 @@ import streamlit as st
 from riskloop.ui.charts import probability_gauge, reason_bars, what_if_chart
 from riskloop.ui.client import APIClient, APIUnavailable
 from riskloop.ui.components import (
+    ANALYST,
+    SCORER,
     api,
+    caller_holds,
     explain_unavailable,
     field_input,
+    holds_role,
     model_caption,
     model_or_explain,
 )
@@ -136,15 +140,20 @@ def what_if(schema: dict[str, Any], application: dict[str, Any], result: dict[st
 
 def render() -> None:
     st.title("Score an applicant", anchor=False)
-    model = model_or_explain()
-    if model is None:
+    if not holds_role(SCORER):
         return
+    model = None
+    if caller_holds(ANALYST):  # the model's description is the analysts'; scorers need none
+        model = model_or_explain()
+        if model is None:
+            return
     try:
         schema = api().get_schema()
     except APIUnavailable as error:
         explain_unavailable(error)
         return
-    model_caption(model)
+    if model is not None:
+        model_caption(model)
     with st.form("applicant"):
         columns = st.columns(3)
         application = {}
