@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
+from riskloop.serving.server import server_config
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -19,11 +21,26 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app, ready_path: str = "/health", timeout: float = 30.0) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a thread; yields its base URL; stops it (lifespan shutdown
-    included) on exit."""
+def serve_in_thread(
+    app,
+    ready_path: str = "/health",
+    timeout: float = 30.0,
+    header_timeout_s: float = 10.0,
+    body_timeout_s: float = 30.0,
+) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a thread, configured as ``riskloop serve`` configures it
+    (:func:`riskloop.serving.server.server_config`); yields its base URL; stops it (lifespan
+    shutdown included) on exit."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    config = server_config(
+        app,
+        "127.0.0.1",
+        port,
+        header_timeout_s=header_timeout_s,
+        body_timeout_s=body_timeout_s,
+        log_level="error",
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from riskloop.serving.admission import AdmissionLimiter, AdmissionMiddleware
 from riskloop.serving.auth import (
     AdminTokenVerifier,
     ApiKeyVerifier,
@@ -137,12 +138,19 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    # the last added runs first: metrics and body limits see every request, shed ones included
+    state.admission = AdmissionLimiter(config.max_in_flight, config.max_waiting, config.max_wait_s)
+    app.add_middleware(AdmissionMiddleware, limiter=state.admission, on_shed=metrics.shed.inc)
     app.add_middleware(
         ServiceMiddleware,
         metrics=metrics,
         max_body_bytes=config.max_body_bytes,
         on_too_large=lambda message: APIError(413, "body_too_large", message),
         route_templates=RouteTemplates.of_routers(routers),
+        body_timeout_s=config.body_timeout_s,
+        on_body_timeout=lambda message: APIError(
+            408, "body_timeout", message, headers={"Connection": "close"}
+        ),
     )
     app.openapi = ModelOpenAPI(app, holder, config.max_batch_rows)  # type: ignore[method-assign]
     return app

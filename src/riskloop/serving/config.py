@@ -40,6 +40,14 @@ class ServiceConfig:
         Larger request bodies are refused with 413 before they are read.
     max_batch_rows : int
         Most applications in one ``/v1/score/batch`` request (more: 413).
+    max_in_flight : int
+        Requests processed at once (:class:`~riskloop.serving.admission.AdmissionLimiter`).
+    max_waiting : int
+        Requests that may wait for a slot; beyond them, 503 with ``Retry-After`` at once.
+    max_wait_s : float
+        The longest a request waits for a slot before its 503.
+    body_timeout_s : float
+        A request's body must arrive within this many seconds of its headers (else 408).
     reload_interval_s : float
         How often to ask the registry whether the champion alias moved; 0 = never (the admin
         reload route still works). An app built in process (tests, the drift simulator) only
@@ -70,6 +78,10 @@ class ServiceConfig:
     auth_failure_window_s: float = _default("auth_failure_window_s")
     max_body_bytes: int = _default("max_body_bytes")
     max_batch_rows: int = _default("max_batch_rows")
+    max_in_flight: int = _default("max_in_flight")
+    max_waiting: int = _default("max_waiting")
+    max_wait_s: float = _default("max_wait_s")
+    body_timeout_s: float = _default("body_timeout_s")
     reload_interval_s: float = 0.0
     log_max_batch_rows: int = _default("log_max_batch_rows")
     log_linger_ms: float = _default("log_linger_ms")
@@ -92,6 +104,10 @@ class ServiceConfig:
             auth_failure_window_s=settings.auth_failure_window_s,
             max_body_bytes=settings.max_body_bytes,
             max_batch_rows=settings.max_batch_rows,
+            max_in_flight=settings.max_in_flight,
+            max_waiting=settings.max_waiting,
+            max_wait_s=settings.max_wait_s,
+            body_timeout_s=settings.body_timeout_s,
             reload_interval_s=settings.reload_interval_s,
             log_max_batch_rows=settings.log_max_batch_rows,
             log_linger_ms=settings.log_linger_ms,

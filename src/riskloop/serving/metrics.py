@@ -109,6 +109,12 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.shed = Counter(
+            "riskloop_requests_shed_total",
+            "Requests refused with 503 because the service was at capacity (admission control)",
+            registry=self.registry,
+        )
+
     def set_model(self, name: str, version: str) -> None:
         self.model_info.clear()
         self.model_info.labels(model_name=name, model_version=version).set(1)
@@ -209,26 +215,34 @@ class ServiceMiddleware:
         complete, against the time limit."""
         received = 0
         complete = False
+        loop = asyncio.get_running_loop()
         deadline = (
-            asyncio.get_running_loop().time() + self.body_timeout_s
+            loop.time() + self.body_timeout_s
             if self.body_timeout_s and self.on_body_timeout
             else None
         )
+
+        def too_slow() -> Exception:
+            assert self.on_body_timeout is not None
+            return self.on_body_timeout(
+                f"the request body did not arrive within {self.body_timeout_s:g} s"
+                f" ({received} bytes came; RISKLOOP_BODY_TIMEOUT_S)"
+            )
 
         async def guarded_receive() -> dict:
             nonlocal received, complete
             if deadline is None or complete:
                 message = await receive()
             else:
+                # checked before the wait too: a receive that finds a byte waiting returns
+                # without suspending, so a trickle would never let the timeout fire
+                if loop.time() >= deadline:
+                    raise too_slow()
                 try:
                     async with asyncio.timeout_at(deadline):
                         message = await receive()
                 except TimeoutError:
-                    assert self.on_body_timeout is not None
-                    raise self.on_body_timeout(
-                        f"the request body did not arrive within {self.body_timeout_s:g} s"
-                        f" ({received} bytes came; RISKLOOP_BODY_TIMEOUT_S)"
-                    ) from None
+                    raise too_slow() from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)

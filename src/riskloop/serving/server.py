@@ -1,0 +1,147 @@
+"""The HTTP server ``riskloop serve`` runs: uvicorn, whose HTTP/1.1 protocol gets deadlines.
+
+uvicorn closes an idle keep-alive connection (``timeout_keep_alive``) but has no limit on how long
+a request may take to arrive: a client sending one byte every few seconds holds a connection,
+and the memory behind it, for ever — 500 such clients are a denial of service that costs the
+attacker nothing. :class:`DeadlineH11Protocol` (uvicorn's h11 protocol) adds two deadlines:
+
+* **headers**: a request's headers must be complete within ``header_timeout_s`` of the
+  connection opening or of the previous response; else ``408`` (when part of a request came)
+  and the connection is closed;
+* **body**: once the headers are in, the body must be complete within ``body_timeout_s`` plus a
+  second of grace. The app answers a slow body itself with a JSON ``408`` at ``body_timeout_s``
+  (:class:`~riskloop.serving.metrics.ServiceMiddleware`); the protocol's deadline is the
+  backstop for a body nobody reads (a route that ignores it, a response already sent), and
+  closes the connection.
+
+:func:`server_config` builds the uvicorn configuration both ``riskloop serve`` and the live-server
+tests use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+# The app's own 408 comes first; the protocol closes what is still open this much later.
+BODY_DEADLINE_GRACE_S = 1.0
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on each request's headers and body.
+
+    The deadlines are class attributes; :meth:`with_deadlines` makes a subclass with others
+    (uvicorn builds one protocol object per connection from the class it is given).
+    """
+
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+
+    @classmethod
+    def with_deadlines(
+        cls, header_timeout_s: float, body_timeout_s: float
+    ) -> type[DeadlineH11Protocol]:
+        """A protocol class with these deadlines (seconds)."""
+        return type(
+            cls.__name__,
+            (cls,),
+            {"header_timeout_s": header_timeout_s, "body_timeout_s": body_timeout_s},
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._awaiting: object = None  # h11.IDLE (headers), h11.SEND_BODY or None
+
+    # --- uvicorn's protocol interface, each followed by a look at what the client owes us
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._follow_client()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._follow_client()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._follow_client()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    # --- the deadlines
+    def _follow_client(self) -> None:
+        """Arm the deadline of what the client must send next (headers or body) when that
+        changes; a client sending more of the same part does not move its deadline."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        state = self.conn.their_state
+        awaiting = state if state in (h11.IDLE, h11.SEND_BODY) else None
+        if awaiting is self._awaiting:
+            return
+        self._cancel_deadline()
+        self._awaiting = awaiting
+        if awaiting is h11.IDLE:
+            self._deadline = self.loop.call_later(self.header_timeout_s, self._headers_late)
+        elif awaiting is h11.SEND_BODY:
+            delay = self.body_timeout_s + BODY_DEADLINE_GRACE_S
+            self._deadline = self.loop.call_later(delay, self._close)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._awaiting = None
+
+    def _headers_late(self) -> None:
+        """The headers did not come in time: 408 if a request had begun, then close."""
+        partial_request = bool(self.conn.trailing_data[0])
+        if partial_request and not self.transport.is_closing():
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": "header_timeout",
+                        "message": f"the request headers did not arrive within"
+                        f" {self.header_timeout_s:g} s (RISKLOOP_HEADER_TIMEOUT_S)",
+                        "fields": [],
+                        "fields_omitted": 0,
+                    }
+                }
+            ).encode()
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+            )
+        self._close()
+
+    def _close(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_config(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    header_timeout_s: float,
+    body_timeout_s: float,
+    log_level: str = "warning",
+) -> uvicorn.Config:
+    """uvicorn's configuration for ``app``: the h11 protocol with deadlines on headers and body
+    (:class:`DeadlineH11Protocol`), keep-alive connections closed after 5 s idle."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=DeadlineH11Protocol.with_deadlines(header_timeout_s, body_timeout_s),
+        log_level=log_level,
+        timeout_keep_alive=5,
+    )
