@@ -227,10 +227,15 @@ def train_and_register(root: Path) -> dict[str, str]:
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     }
     os.environ.update(env)
-    from riskloop import registry
+    from riskloop import provenance, registry
     from riskloop.pipelines.runner import run_pipeline
+    from riskloop.settings import Settings
 
     registry.configure(env["MLFLOW_TRACKING_URI"])
+    settings = Settings()  # the benchmark's workspace (environment above): its local key
+    registry.configure_trust(
+        settings.model_trust(), provenance.ensure_signing_key(settings.resolved_signing_key_file)
+    )
     if not (root / "mlflow.db").exists():
         run_pipeline(PROJECT_DIR, data_dir=root / "data")
     # a fresh prediction log for every run

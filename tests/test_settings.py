@@ -68,10 +68,11 @@ def test_the_hook_sends_the_run_where_it_is_told(tmp_path, given):
     from mlflow.tracking import MlflowClient
 
     def settings():
-        return SimpleNamespace(
+        return Settings(
             project_dir=tmp_path,
-            resolved_tracking_uri=f"sqlite:///{tmp_path / 'settings.db'}",
-            resolved_artifact_dir=tmp_path / "settings-artifacts",
+            data_dir=tmp_path / "data",
+            tracking_uri=f"sqlite:///{tmp_path / 'settings.db'}",
+            artifact_dir=tmp_path / "settings-artifacts",
         )
 
     workspace = workspace_params(f"sqlite:///{tmp_path / 'workspace.db'}", tmp_path / "ws")
@@ -79,13 +80,22 @@ def test_the_hook_sends_the_run_where_it_is_told(tmp_path, given):
     hook = MlflowRunHook(settings)
     previous = registry.current_tracking_uri()
     try:
-        hook.before_pipeline_run(
-            {"runtime_params": runtime, "pipeline_name": "p"}, None, _Catalog({"a": 1, **runtime})
-        )
-        run = mlflow.active_run()
-        assert run is not None
-        logged = MlflowClient().get_run(run.info.run_id).data.params
-        hook.after_pipeline_run({}, None, None)
+        with registry.restoring_trust():
+            hook.before_pipeline_run(
+                {"runtime_params": runtime, "pipeline_name": "p"},
+                None,
+                _Catalog({"a": 1, **runtime}),
+            )
+            run = mlflow.active_run()
+            assert run is not None
+            logged = MlflowClient().get_run(run.info.run_id).data.params
+            # the run signs with the settings' key (made on first use) and trusts it and its
+            # workspace's artifacts
+            trust = registry.configured_trust()
+            assert (tmp_path / "data/keys/signing_key.pem").is_file()
+            assert len(trust.trusted_keys()) == 1
+            assert str(tmp_path / "ws") in trust.artifact_roots or not given
+            hook.after_pipeline_run({}, None, None)
     finally:
         registry.configure(previous)
     # the workspace is where the run goes, never a logged parameter (a URI may hold a password)

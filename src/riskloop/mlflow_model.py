@@ -1,38 +1,72 @@
-"""MLflow "models from code" definition of the scorer as a pyfunc model.
+"""MLflow's loader of a registered scorer (the pyfunc flavour's ``loader_module``).
 
-MLflow executes this file when a tool loads the registered model (``mlflow.pyfunc.load_model``,
-``mlflow models serve --env-manager local``); riskloop's own service never does — it reads the
-scorer directory directly (:func:`riskloop.registry.load_scorer`). The wrapper is not pickled:
-MLflow stores this source file, and the scorer travels as the ``scorer`` artifact in its
-JSON + npz format, verified against the SHA-256 recorded in the model config.
+Why a loader module and not "models from code": with models from code, MLflow stores a Python
+file in the artifact and *executes* it when the model is loaded — before any check of ours could
+run, so a tampered code file would run first. With ``loader_module``, the artifact holds no code
+at all: ``MLmodel`` names this module, MLflow imports it from the installed riskloop package and
+calls :func:`_load_pyfunc`, which verifies the signed manifest of every file of the artifact
+(:func:`riskloop.provenance.verify_model`, ``MLmodel`` included) before the scorer's JSON and
+``.npz`` files are read.
+
+What remains outside any check of ours: ``mlflow.pyfunc.load_model`` reads ``MLmodel`` before
+calling the loader, so an ``MLmodel`` rewritten to name another loader (or to add ``code``
+paths) never reaches this function. Load through :func:`riskloop.registry.load_pyfunc`, which
+verifies the downloaded folder before MLflow sees it; riskloop's own service never uses MLflow's
+loader (:func:`riskloop.registry.load_scorer` reads the verified scorer folder itself).
+
+Trusted keys come from the process — the :class:`riskloop.registry.ModelTrust` configured at the
+edge, else the settings (``RISKLOOP_TRUSTED_KEYS`` or the local key) — and never from the
+model's ``model_config``, which whoever writes the artifact would control.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
-from mlflow.pyfunc import PythonModel, PythonModelContext
 
+from riskloop import provenance, registry
 from riskloop.scorer import Scorer
 
 
-class ScorerModel(PythonModel):
-    """pyfunc face of :class:`riskloop.scorer.Scorer`."""
+class ScorerModel:
+    """pyfunc face of :class:`riskloop.scorer.Scorer` (what :func:`_load_pyfunc` returns)."""
 
-    def load_context(self, context: PythonModelContext) -> None:
-        expected = (context.model_config or {}).get("scorer_sha256")
-        self.scorer = Scorer.load(context.artifacts["scorer"], expected_sha256=expected)
+    def __init__(self, scorer: Scorer):
+        self.scorer = scorer
 
-    def predict(
-        self, context: PythonModelContext, model_input: pd.DataFrame, params: Any = None
-    ) -> pd.DataFrame:
+    def predict(self, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         probability = self.scorer.predict_proba(model_input)
         return pd.DataFrame(
             {"probability_of_default": probability, "decision": self.scorer.decide(probability)}
         )
 
 
-# Required by models-from-code: tells MLflow which object this file defines.
-mlflow.models.set_model(ScorerModel())
+def _trust() -> registry.ModelTrust:
+    """The trust configured at the edge, else the settings' (MLflow is this process's edge)."""
+    trust = registry.current_trust()
+    if trust is not None:
+        return trust
+    from riskloop.settings import Settings
+
+    return Settings().model_trust()
+
+
+def _load_pyfunc(data_path: str, model_config: Any = None) -> ScorerModel:
+    """Called by ``mlflow.pyfunc.load_model`` with ``<model>/data/scorer``: verify the whole
+    model folder, then read the scorer.
+
+    Raises
+    ------
+    riskloop.provenance.ProvenanceError
+        Unsigned, untrusted key, bad signature, or a file missing, added or changed (named).
+    """
+    scorer_dir = Path(data_path)
+    model_dir = scorer_dir.parents[1]
+    provenance.verify_model(model_dir, _trust().trusted_keys())
+    if scorer_dir.resolve() != (model_dir / registry.SCORER_DATA).resolve():
+        raise provenance.ManifestMismatchError(
+            f"MLmodel points the loader at {data_path}, not at {registry.SCORER_DATA}"
+        )
+    return ScorerModel(Scorer.load(scorer_dir))

@@ -3,9 +3,15 @@
 Every training run logs its parameters, metrics, the data file's SHA-256 and the git commit.
 Every trained scorer becomes a new version of the scenario's registered model; the alias
 ``champion`` marks the one the service must load. The scorer is stored as an MLflow pyfunc
-(models from code, see :mod:`riskloop.mlflow_model`) whose ``scorer`` artifact is the safe
-JSON + npz directory; its SHA-256 is a tag on the model version and is verified before the
-service loads it.
+whose loader is the installed :mod:`riskloop.mlflow_model` (the artifact holds no code) and whose
+data is the safe JSON + npz directory.
+
+Model trust (:mod:`riskloop.provenance`): :func:`register_scorer` signs the manifest of every
+file of the stored model with the trainer's key; :func:`load_scorer` refuses a model whose
+artifact lies outside the trusted artifact roots *before* downloading anything, then verifies
+the signature and every file before the scorer is read. The keys and roots are a
+:class:`ModelTrust` handed in, or the one configured for the process at the edge
+(:func:`configure_trust`, which the Kedro hook and the CLI call), like the tracking URI.
 
 ``mlflow`` is imported inside functions: importing this module is free, as Kedro reads
 :class:`MlflowRunHook` from the settings module at start-up. This module reads no settings and
@@ -16,6 +22,7 @@ another tracking store with :func:`workspace_params`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import subprocess
@@ -25,17 +32,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlparse
 
 import pluggy
 
+from riskloop import provenance
+
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     from riskloop.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 SHA_TAG = "scorer_sha256"
-PYFUNC_FILE = Path(__file__).with_name("mlflow_model.py")
+# hints only (whoever writes the registry writes tags): the signed artifact is what counts
+MANIFEST_TAG = "manifest_sha256"
+SIGNING_KEY_TAG = "signing_key_id"
+LOADER_MODULE = "riskloop.mlflow_model"
+SCORER_DATA = "data/scorer"  # where MLflow puts the scorer folder inside the model
 # Kedro's hook marker (kedro.framework.hooks.hook_impl is exactly this), made without importing
 # Kedro: the API imports this module and its image carries no Kedro.
 hook_impl = pluggy.HookimplMarker("kedro")
@@ -55,6 +71,114 @@ class TrackingSettings(Protocol):
 
     @property
     def resolved_artifact_dir(self) -> Path: ...
+
+    @property
+    def resolved_signing_key_file(self) -> Path: ...
+
+    def model_trust(self, extra_artifact_roots: tuple[str, ...] = ()) -> ModelTrust: ...
+
+
+@dataclass(frozen=True)
+class ModelTrust:
+    """What a registered model must satisfy before any of it is read.
+
+    Parameters
+    ----------
+    key_sources : tuple of str
+        Trusted public keys: PEM files, folders of them, or base64 raw keys
+        (:func:`riskloop.provenance.load_trusted_keys`); read at each load, so a key added to a
+        folder is trusted without a restart.
+    artifact_roots : tuple of str
+        Folders (or ``file:``/remote URI prefixes) a model's artifact must lie under.
+    local_key_file : Path, optional
+        The local public key, trusted when it exists (the zero-configuration default; None as
+        soon as keys are configured).
+    """
+
+    key_sources: tuple[str, ...]
+    artifact_roots: tuple[str, ...]
+    local_key_file: Path | None = None
+
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        sources = list(self.key_sources)
+        if self.local_key_file is not None and self.local_key_file.is_file():
+            sources.append(str(self.local_key_file))
+        return provenance.load_trusted_keys(sources)
+
+    def check_artifact_root(self, artifact_uri: str) -> None:
+        """Refuse ``artifact_uri`` unless it lies under one of the roots (reads no file)."""
+        if not any(_is_under(artifact_uri, root) for root in self.artifact_roots):
+            raise ArtifactRootError(
+                f"the model's artifacts are at {artifact_uri}, outside the trusted artifact roots"
+                f" ({', '.join(self.artifact_roots) or 'none configured'}); refusing to read"
+                " them (set RISKLOOP_ARTIFACT_ROOTS to trust another location)"
+            )
+
+
+class ArtifactRootError(provenance.ProvenanceError):
+    """A registered model whose artifacts lie outside the trusted artifact roots."""
+
+
+def _local_path(uri: str) -> Path | None:
+    """The local path of a plain path or ``file:`` URI; None for a remote location."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "":
+        return Path(uri)
+    return None
+
+
+def _is_under(uri: str, root: str) -> bool:
+    path, root_path = _local_path(uri), _local_path(root)
+    if path is not None and root_path is not None:
+        # resolved: no ``..`` and no symbolic link leads out of the root
+        return path.resolve().is_relative_to(root_path.resolve())
+    if path is None and root_path is None:
+        segments = urlparse(uri).path.split("/")
+        prefix = root.rstrip("/") + "/"
+        return ".." not in segments and (uri.rstrip("/") + "/").startswith(prefix)
+    return False
+
+
+# The trust and signing key of this process, configured at the edge (CLI, Kedro hook).
+_configured: dict[str, Any] = {"trust": None, "signing_key": None}
+
+
+def configure_trust(
+    trust: ModelTrust | None, signing_key: provenance.SigningKey | None = None
+) -> None:
+    """Set the :class:`ModelTrust` loads use and the key registrations sign with, when a caller
+    passes none (the edge calls this, as it calls :func:`configure`)."""
+    _configured.update(trust=trust, signing_key=signing_key)
+
+
+@contextmanager
+def restoring_trust() -> Iterator[None]:
+    """Put the process's trust and signing key back as they were when the block ends (around a
+    pipeline run, whose hook configures its own)."""
+    saved = dict(_configured)
+    try:
+        yield
+    finally:
+        _configured.update(saved)
+
+
+def current_trust() -> ModelTrust | None:
+    """The trust configured for this process, or None when the edge configured none."""
+    trust: ModelTrust | None = _configured["trust"]
+    return trust
+
+
+def configured_trust() -> ModelTrust:
+    """The trust configured for this process; refuses to go on without one."""
+    trust = current_trust()
+    if trust is None:
+        raise provenance.UnknownKeyError(
+            "no trusted model keys are configured in this process; refusing to load a model"
+            " (riskloop's commands configure them from RISKLOOP_TRUSTED_KEYS or the local key)"
+        )
+    return trust
 
 
 def workspace_params(tracking_uri: str, artifact_dir: Path) -> dict[str, Any]:
@@ -143,6 +267,12 @@ class MlflowRunHook:
         workspace = (run_params.get("runtime_params") or {}).get(WORKSPACE_PARAM) or {}
         configure(workspace.get("tracking_uri") or settings.resolved_tracking_uri)
         artifact_dir = workspace.get("artifact_dir")
+        # the run signs what it registers (a local key pair is made on first use) and trusts
+        # what its own settings trust, plus the workspace it writes to
+        configure_trust(
+            settings.model_trust((str(artifact_dir),) if artifact_dir else ()),
+            provenance.ensure_signing_key(settings.resolved_signing_key_file),
+        )
         scenario = catalog.load("scenario")
         use_experiment(
             scenario.name, Path(artifact_dir) if artifact_dir else settings.resolved_artifact_dir
@@ -265,25 +395,67 @@ def log_metrics(metrics: dict[str, float], prefix: str = "") -> None:
     mlflow.log_metrics({f"{prefix}{k}": float(v) for k, v in metrics.items()})
 
 
-def register_scorer(scorer: Scorer, model_name: str, tags: dict[str, str]) -> ModelVersionInfo:
-    """Log ``scorer`` as a pyfunc model in the active run and register it as a new version."""
+def register_scorer(
+    scorer: Scorer,
+    model_name: str,
+    tags: dict[str, str],
+    signing_key: provenance.SigningKey | None = None,
+) -> ModelVersionInfo:
+    """Log ``scorer`` as a pyfunc model in the active run, sign it and register it as a new
+    version.
+
+    The model is logged first; what the store then holds is downloaded, every file listed in
+    the manifest and signed (:func:`riskloop.provenance.sign_model`), and the manifest and its
+    signature are added to the same model before it is registered. So the signature covers
+    exactly the stored bytes, ``MLmodel`` included.
+
+    Parameters
+    ----------
+    scorer : Scorer
+        The scorer to register.
+    model_name : str
+        The registered model it becomes a version of.
+    tags : dict of str to str
+        Tags of the new version.
+    signing_key : SigningKey, optional
+        The trainer's key; default: the one configured for the process
+        (:func:`configure_trust`; a ``riskloop run`` configures its own).
+    """
     import mlflow
 
+    key = signing_key or _configured["signing_key"]
+    if key is None:
+        raise provenance.KeyFileError(
+            f"no signing key to register {model_name} with: register inside `riskloop run`"
+            " (it makes a local key) or set RISKLOOP_SIGNING_KEY_FILE"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         scorer_dir = Path(tmp) / "scorer"
         digest = scorer.save(scorer_dir)
         info = mlflow.pyfunc.log_model(
             name="scorer",
-            python_model=str(PYFUNC_FILE),
-            artifacts={"scorer": str(scorer_dir)},
-            model_config={"scorer_sha256": digest},
-            registered_model_name=model_name,
+            loader_module=LOADER_MODULE,
+            data_path=str(scorer_dir),
             pip_requirements=_requirements(),
         )
-    version = str(info.registered_model_version)
+        # the files exactly as stored (a models:/ download would add MLflow's own metadata)
+        location = _client().get_logged_model(info.model_id).artifact_location
+        stored = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=location, dst_path=str(Path(tmp) / "stored")
+            )
+        )
+        content_digest = provenance.sign_model(stored, key)
+        signature_dir = Path(tmp) / "signature"
+        signature_dir.mkdir()
+        for name in (provenance.MANIFEST_FILE, provenance.SIGNATURE_FILE):
+            (signature_dir / name).write_bytes((stored / name).read_bytes())
+        _client().log_model_artifacts(info.model_id, str(signature_dir))
+    version = str(mlflow.register_model(info.model_uri, model_name).version)
     client = _client()
-    for key, value in {**tags, SHA_TAG: digest}.items():
-        client.set_model_version_tag(model_name, version, key, str(value))
+    hints = {SHA_TAG: digest, MANIFEST_TAG: content_digest, SIGNING_KEY_TAG: key.key_id}
+    for tag, value in {**tags, **hints}.items():
+        client.set_model_version_tag(model_name, version, tag, str(value))
     return get_version(model_name, version)
 
 
@@ -378,27 +550,110 @@ def _refusals_as_registry_errors() -> Iterator[None]:
         raise RegistryError(error.message) from error
 
 
-def load_scorer(model_name: str, version: str) -> Scorer:
-    """Download a registered scorer and load it after checking its SHA-256 against the tag."""
+def artifact_location(model_name: str, version: str, trust: ModelTrust) -> str:
+    """Where a version's files are, checked against the trusted roots (nothing is read)."""
+    with _refusals_as_registry_errors():
+        uri = str(_client().get_model_version_download_uri(model_name, version))
+    trust.check_artifact_root(uri)
+    return uri
+
+
+def download_verified(
+    model_name: str, version: str, destination: Path, trust: ModelTrust | None = None
+) -> tuple[Path, str]:
+    """Download a registered model into ``destination`` and prove its origin.
+
+    Returns
+    -------
+    (Path, str)
+        The local model folder and its content digest (SHA-256 of the signed manifest).
+
+    Raises
+    ------
+    ArtifactRootError
+        The artifacts lie outside the trusted roots (raised before anything is downloaded).
+    riskloop.provenance.ProvenanceError
+        Unsigned, signed by an untrusted key, a bad signature, or a file missing, added or
+        changed (named).
+    """
     import mlflow
 
+    trust = trust or configured_trust()
+    uri = artifact_location(model_name, version, trust)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination)))
+    return local, provenance.verify_model(local, trust.trusted_keys())
+
+
+def content_digest(model_name: str, version: str, trust: ModelTrust | None = None) -> str:
+    """SHA-256 of the version's stored manifest: the cheap check for a model changed in place
+    (one small file is downloaded, from inside the trusted roots; nothing is verified — a load
+    verifies). An artifact without a manifest gives ``"unsigned"``."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    uri = artifact_location(model_name, version, trust or configured_trust())
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            manifest = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{uri.rstrip('/')}/{provenance.MANIFEST_FILE}", dst_path=tmp
+            )
+        except (MlflowException, OSError):
+            return "unsigned"
+        return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
+
+
+def load_scorer(model_name: str, version: str, trust: ModelTrust | None = None) -> Scorer:
+    """Download a registered scorer, prove its origin (:func:`download_verified`), then read it.
+
+    Its ``metadata`` gains ``model_version`` and ``content_digest`` (of the signed manifest).
+    """
     from riskloop.scorer import Scorer
 
-    mv = get_version(model_name, version)
-    expected = mv.tags.get(SHA_TAG)
-    if not expected:
-        raise RuntimeError(f"{model_name} version {version} has no {SHA_TAG} tag; not loading it")
     with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{model_name}/{version}", dst_path=tmp
-        )
-        scorer = Scorer.load(Path(local) / "artifacts" / "scorer", expected_sha256=expected)
-    scorer.metadata = {**scorer.metadata, "model_version": version}
+        local, digest = download_verified(model_name, version, Path(tmp), trust)
+        scorer = Scorer.load(local / SCORER_DATA)
+    scorer.metadata = {**scorer.metadata, "model_version": version, "content_digest": digest}
     return scorer
 
 
-def load_champion(model_name: str, alias: str = CHAMPION) -> tuple[Scorer, ModelVersionInfo] | None:
+def load_pyfunc(model_name: str, version: str, trust: ModelTrust | None = None) -> Any:
+    """The version as an MLflow pyfunc model, verified *before* MLflow reads any of it.
+
+    ``mlflow.pyfunc.load_model`` on a registry URI reads ``MLmodel`` and imports the loader it
+    names before riskloop's code runs; this downloads, checks the root and the signature of
+    every file first, and only then hands the verified local copy to MLflow (whose loader,
+    :mod:`riskloop.mlflow_model`, verifies once more).
+    """
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local, _ = download_verified(model_name, version, Path(tmp), trust)
+        return mlflow.pyfunc.load_model(str(local))
+
+
+def load_champion(
+    model_name: str, alias: str = CHAMPION, trust: ModelTrust | None = None
+) -> tuple[Scorer, ModelVersionInfo] | None:
     info = version_for_alias(model_name, alias)
     if info is None:
         return None
-    return load_scorer(model_name, info.version), info
+    return load_scorer(model_name, info.version, trust), info
+
+
+def fail_running_runs(experiment: str, started_since: float) -> list[str]:
+    """Mark every run of ``experiment`` still RUNNING that started at or after
+    ``started_since`` (seconds since the epoch) as FAILED: the process that owned it is gone.
+    Returns their ids."""
+    client = _client()
+    with _refusals_as_registry_errors():
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        runs = client.search_runs(
+            [found.experiment_id],
+            filter_string="attributes.status = 'RUNNING'"
+            f" and attributes.start_time >= {int(started_since * 1000)}",
+        )
+        for run in runs:
+            client.set_terminated(run.info.run_id, status="FAILED")
+    return [run.info.run_id for run in runs]

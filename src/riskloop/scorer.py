@@ -35,12 +35,13 @@ from riskloop.evaluation.explain import (
     reason_codes,
 )
 from riskloop.features.preprocessing import TabularPreprocessor
+from riskloop.provenance import ProvenanceError
 
 FORMAT = "riskloop.scorer/1"
 APPROVE, DECLINE = "approve", "decline"
 
 
-class ScorerIntegrityError(RuntimeError):
+class ScorerIntegrityError(ProvenanceError):
     """The stored scorer does not match the digest recorded when it was registered."""
 
 

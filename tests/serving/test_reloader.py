@@ -232,3 +232,46 @@ def test_the_reload_answer_names_no_previous_version_for_a_first_load(credit_sco
     )
     answer = asyncio.run(reloader.reload())
     assert answer.changed is True and answer.previous_version is None
+
+
+def test_the_periodic_check_notices_a_model_changed_in_place(credit_scorer):
+    """Same version number, another signed manifest: the check loads it (the digest tells)."""
+    stored = {"digest": "a" * 64}
+    loads: list[str] = []
+
+    def load() -> LoadedModel:
+        loads.append(stored["digest"])
+        return LoadedModel(
+            credit_scorer, name="credit-risk", version="7", content_digest=stored["digest"]
+        )
+
+    holder = ModelHolder(load())
+    reloader = ModelReloader(
+        holder, ServiceMetrics(), load_model=load, champion_version=lambda: ("7", stored["digest"])
+    )
+    asyncio.run(reloader.check())
+    assert len(loads) == 1  # unchanged: nothing loaded
+    stored["digest"] = "b" * 64
+    asyncio.run(reloader.check())
+    assert holder.current.content_digest == "b" * 64 and holder.current.version == "7"
+
+
+def test_an_integrity_refusal_keeps_the_model_in_service_and_says_why(credit_scorer):
+    from riskloop.provenance import ManifestMismatchError
+
+    offered: dict = {"model": None}
+
+    def load() -> LoadedModel:
+        if offered["model"] is None:
+            raise ManifestMismatchError("manifest mismatch: data/scorer/scorer.json was changed")
+        return offered["model"]
+
+    holder = ModelHolder(_model(credit_scorer, "7"))
+    reloader = ModelReloader(holder, ServiceMetrics(), load_model=load)
+    with pytest.raises(ReloadError, match="scorer.json was changed"):
+        asyncio.run(reloader.reload())
+    assert holder.current.version == "7"
+    assert reloader.last_refusal == "manifest mismatch: data/scorer/scorer.json was changed"
+    offered["model"] = _model(credit_scorer, "8")
+    asyncio.run(reloader.reload())
+    assert holder.current.version == "8" and reloader.last_refusal is None

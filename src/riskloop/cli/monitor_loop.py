@@ -97,6 +97,7 @@ def _monitor_once(
 
     model_name = scenario.model_name
     registry.configure(settings.resolved_tracking_uri)
+    registry.configure_trust(settings.model_trust())
     champion = registry.load_champion(model_name)
     if champion is None:
         fail(f"no champion registered for {model_name!r}: run `riskloop run` first")

@@ -29,6 +29,8 @@ class LoadedModel:
     version: str
     alias: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    # SHA-256 of the signed manifest it was loaded from: tells a model changed in place
+    content_digest: str | None = None
     request_model: type[BaseModel] = field(init=False)
     batch_adapter: TypeAdapter = field(init=False, repr=False)
     loaded_at: datetime = field(init=False)

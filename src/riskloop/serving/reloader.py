@@ -15,6 +15,7 @@ from contextlib import suppress
 
 from fastapi.concurrency import run_in_threadpool
 
+from riskloop.provenance import ProvenanceError
 from riskloop.serving.metrics import ServiceMetrics
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.schemas import ReloadResponse
@@ -51,8 +52,10 @@ class ModelReloader:
         Loads the current champion (None when there is none); without it the service keeps the
         model it was given.
     champion_version : callable, optional
-        Returns the version the champion alias points at, cheaply; the periodic check loads only
-        when it differs from the version in service (without it, every check loads).
+        Returns the version the champion alias points at — or ``(version, content digest)`` —
+        cheaply; the periodic check loads only when it differs from the model in service
+        (without it, every check loads). With the digest, a model rewritten in place under the
+        same version is noticed.
     load_version : callable, optional
         Loads one former version by number (to explain what it scored).
     before_check : callable, optional
@@ -65,7 +68,7 @@ class ModelReloader:
         holder: ModelHolder,
         metrics: ServiceMetrics,
         load_model: Callable[[], LoadedModel | None] | None = None,
-        champion_version: Callable[[], str | None] | None = None,
+        champion_version: Callable[[], str | tuple[str, str] | None] | None = None,
         load_version: Callable[[str], LoadedModel] | None = None,
         before_check: Callable[[], None] | None = None,
     ):
@@ -77,12 +80,21 @@ class ModelReloader:
         self.before_check = before_check
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+        # why the last model offered was refused (signature, manifest, artifact root), until a
+        # model loads; what /ready shows
+        self.last_refusal: str | None = None
 
     def load_and_warm(self) -> LoadedModel | None:
-        """Load the champion and score one typical applicant with it (raises if it cannot)."""
-        loaded = self.load_model() if self.load_model is not None else None
+        """Load the champion and score one typical applicant with it (raises if it cannot); a
+        model refused for its origin or integrity is remembered in :attr:`last_refusal`."""
+        try:
+            loaded = self.load_model() if self.load_model is not None else None
+        except ProvenanceError as error:
+            self.last_refusal = str(error)
+            raise
         if loaded is not None:
             loaded.warm_up()
+        self.last_refusal = None
         return loaded
 
     def publish(self, loaded: LoadedModel) -> LoadedModel | None:
@@ -135,10 +147,7 @@ class ModelReloader:
                 raise ReloadError(
                     "no_champion", "no champion is registered: train one with `riskloop run`"
                 )
-            if current is not None and (current.name, current.version) == (
-                loaded.name,
-                loaded.version,
-            ):
+            if current is not None and _identity(current) == _identity(loaded):
                 self.metrics.reloads.labels(result="unchanged").inc()
                 return ReloadResponse(
                     changed=False,
@@ -174,9 +183,9 @@ class ModelReloader:
             if self.before_check is not None:
                 await run_in_threadpool(self.before_check)
             if self.champion_version is not None:
-                version = await run_in_threadpool(self.champion_version)
+                found = await run_in_threadpool(self.champion_version)
                 current = self.holder.current
-                if version is None or (current is not None and current.version == version):
+                if found is None or (current is not None and _is_model(current, found)):
                     return
             await self.reload()
         except ReloadError as error:
@@ -211,3 +220,15 @@ class ModelReloader:
             model = self.load_version(version)
             self.holder.remember(model)
         return model
+
+
+def _identity(model: LoadedModel) -> tuple[str, str, str | None]:
+    return model.name, model.version, model.content_digest
+
+
+def _is_model(model: LoadedModel, found: str | tuple[str, str]) -> bool:
+    """Whether the registry's answer (a version, or a version and content digest) is
+    ``model``."""
+    if isinstance(found, tuple):
+        return (model.version, model.content_digest) == found
+    return model.version == found
