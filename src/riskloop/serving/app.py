@@ -53,7 +53,7 @@ def create_app(
     load_model: Callable[[], LoadedModel | None] | None = None,
     *,
     config: ServiceConfig | None = None,
-    champion_version: Callable[[], str | None] | None = None,
+    champion_version: Callable[[], str | tuple[str, str] | None] | None = None,
     load_version: Callable[[str], LoadedModel] | None = None,
     load_shadow: Callable[[str], LoadedModel | None] | None = None,
     shadow_version: Callable[[str], str | None] | None = None,
@@ -73,8 +73,9 @@ def create_app(
     config : ServiceConfig, optional
         Limits, the admin token and the reload interval (defaults: see :class:`ServiceConfig`).
     champion_version : callable, optional
-        Returns the version the champion alias points at, cheaply; the periodic check calls it
-        and loads only when it differs from the version in service.
+        Returns the version the champion alias points at — or ``(version, content digest)``, so a
+        model changed in place is noticed — cheaply; the periodic check calls it and loads only
+        when it differs from the model in service.
     load_version : callable, optional
         Loads one version by number, to explain an application scored by a former champion.
     load_shadow : callable, optional
