@@ -447,3 +447,33 @@ def test_settings_trust_the_local_key_until_keys_are_configured(tmp_path, keys):
     trust = deployed.model_trust()
     assert set(trust.trusted_keys()) == {keys["current"].key_id}  # the local key is not trusted
     assert trust.artifact_roots == ("/srv/mlartifacts",)
+
+
+# --------------------------------------------------------------------------- the pipeline
+def test_a_refused_champion_does_not_block_the_run_that_replaces_it(
+    workspace, credit_scorer, tmp_path, monkeypatch, credit_scenario
+):
+    """An unsigned champion (registered before signing existed, or tampered) is reported as
+    refused, with no evidence, so `riskloop run` can register a signed successor."""
+    import mlflow
+
+    from riskloop.pipelines import datasets
+    from riskloop.pipelines.registration.nodes import champion_evidence
+
+    name = "provenance-unsigned-champion"
+    credit_scorer.save(tmp_path / "scorer")
+    info = mlflow.pyfunc.log_model(
+        name="unsigned",
+        loader_module=registry.LOADER_MODULE,
+        data_path=str(tmp_path / "scorer"),
+        registered_model_name=name,
+        pip_requirements=["numpy"],
+    )
+    registry.set_alias(name, str(info.registered_model_version))
+    monkeypatch.setattr(datasets, "load_scenario", lambda path: credit_scenario)
+    monkeypatch.setattr(credit_scenario, "model_name", name, raising=False)
+    champion = datasets.ChampionDataset("unused.yml").load()
+    assert champion is not None and champion.scorer is None
+    assert champion.refusal.startswith("unsigned model")
+    evidence = champion_evidence(champion, None, credit_scenario)
+    assert evidence.evidence is None and "was refused (unsigned model" in evidence.note

@@ -18,6 +18,7 @@ from kedro.io import AbstractDataset
 
 from riskloop import registry
 from riskloop.data.scenario import load_scenario
+from riskloop.provenance import ProvenanceError
 from riskloop.scorer import Scorer
 
 
@@ -42,10 +43,13 @@ class ScorerDataset(AbstractDataset[Scorer, Scorer]):
 
 @dataclass(frozen=True)
 class Champion:
-    """The registered model the service serves: its scorer and its registry version."""
+    """The registered model the service serves: its scorer and its registry version; a champion
+    whose origin cannot be proven (unsigned, untrusted key, changed files) comes without a
+    scorer, ``refusal`` saying why, so the run can register a model to replace it."""
 
-    scorer: Scorer
+    scorer: Scorer | None
     version: str
+    refusal: str = ""
 
 
 class ChampionDataset(AbstractDataset[None, "Champion | None"]):
@@ -57,7 +61,14 @@ class ChampionDataset(AbstractDataset[None, "Champion | None"]):
         self._scenario_filepath = Path(scenario_filepath)
 
     def load(self) -> Champion | None:
-        loaded = registry.load_champion(load_scenario(self._scenario_filepath).model_name)
+        model_name = load_scenario(self._scenario_filepath).model_name
+        try:
+            loaded = registry.load_champion(model_name)
+        except ProvenanceError as error:
+            info = registry.version_for_alias(model_name)
+            if info is None:
+                raise
+            return Champion(None, info.version, refusal=str(error))
         return None if loaded is None else Champion(loaded[0], loaded[1].version)
 
     def save(self, data: None) -> None:

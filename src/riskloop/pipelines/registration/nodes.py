@@ -76,6 +76,9 @@ def champion_evidence(
     are compared on the same rows; no evidence when it cannot score the current data."""
     if champion is None:
         return ChampionEvidence(None, None)
+    if champion.scorer is None:
+        note = f"; champion v{champion.version} was refused ({champion.refusal})"
+        return ChampionEvidence(champion.version, None, note)
     try:
         return ChampionEvidence(
             champion.version, validation_evidence(champion.scorer, validation, scenario)
