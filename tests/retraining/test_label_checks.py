@@ -36,16 +36,19 @@ def applicants(credit_scorer, credit_splits):
     and its true outcome (1 = bad)."""
     _, validation, test = credit_splits
     pool = pd.concat([validation, test], ignore_index=True)
-    inputs = pool.drop(columns="Status").astype(object).to_dict("records")
+    inputs = pool.drop(columns="Status").astype(object)
+    # missing values as None, as the service logs them (PostgreSQL's JSON has no NaN)
+    inputs = inputs.where(inputs.notna(), None).to_dict("records")
     probability = credit_scorer.predict_proba(pool)
     return inputs, probability, (pool["Status"] == "bad").to_numpy(dtype=int)
 
 
 @pytest.fixture()
-def store(tmp_path, applicants):
-    """A prediction log holding every applicant, scored by the champion on ``DECIDED``."""
+def store(database_url, applicants):
+    """A prediction log holding every applicant, scored by the champion on ``DECIDED``, on
+    SQLite and PostgreSQL."""
     inputs, probability, _ = applicants
-    store = PredictionStore(f"sqlite:///{tmp_path / 'log.db'}")
+    store = PredictionStore(database_url)
     store.append(
         [
             PredictionRecord(f"a{i}", DECIDED, "credit-risk", "1", row, float(p), "approve", 0.5)
@@ -218,7 +221,7 @@ def test_a_person_releases_a_batch_and_its_outcomes_then_count(store, applicants
     quarantined = ingest_feedback(store, _rows(ids, 1 - bad[ids]), "f.csv", checks=CHECKS)
     runner = CliRunner()
     env = {
-        "RISKLOOP_DATABASE_URL": str(store.engine.url),
+        "RISKLOOP_DATABASE_URL": store.engine.url.render_as_string(hide_password=False),
         "RISKLOOP_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
     }
     listed = runner.invoke(app, ["feedback", "list"], env=env)

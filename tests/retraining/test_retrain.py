@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import riskloop.pipelines.runner
-from riskloop.evaluation.gates import load_gate_thresholds
+from riskloop.evaluation.gates import load_gate_thresholds, load_judge_thresholds
 from riskloop.retraining import workflow
 from riskloop.retraining.config import LabelChecksSpec, PolicySpec, RetrainingConfig
 from riskloop.retraining.workflow import RetrainResult, ScenarioRetrain
@@ -17,6 +17,7 @@ from riskloop.store import PredictionRecord, PredictionStore
 from tests.conftest import CREDIT_SCENARIO, PROJECT_DIR
 
 GATES = load_gate_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml")
+JUDGE = load_judge_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml")
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 MATURE = T0 + timedelta(days=90)  # outcomes observed past the minimum maturity
 
@@ -47,7 +48,9 @@ def _retrain(store, credit_frame, credit_scenario, tmp_path, policy: PolicySpec,
         credit_scenario,
         store,
         credit_frame,
-        RetrainingConfig(policy=policy.model_copy(update={"holdout_share": 0.3}), gates=GATES),
+        RetrainingConfig(
+            policy=policy.model_copy(update={"holdout_share": 0.3}), gates=GATES, judge=JUDGE
+        ),
         artifact_dir=tmp_path / "artifacts",
         data_dir=tmp_path / "data",
         read_back=("registration_report",),

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskloop.data.schema import target_vector
-from riskloop.evaluation.gates import load_gate_thresholds
+from riskloop.evaluation.gates import load_gate_thresholds, load_judge_thresholds
 from riskloop.retraining.comparison import compare, holdout_evidence
 from riskloop.retraining.config import RetrainingConfig
 from riskloop.scorer import APPROVE, DECLINE
@@ -19,6 +19,7 @@ from tests.conftest import PROJECT_DIR
 
 N = 120
 GATES = load_gate_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml")
+JUDGE = load_judge_thresholds(PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml")
 
 
 @pytest.fixture()
@@ -82,7 +83,9 @@ def test_comparison_uses_shadow_scores_when_enough_are_labelled(
     shadowed, shadow_quality, credit_frame, credit_scenario, credit_scorer
 ):
     store, y, champion_p, shadow_p = shadowed
-    config = RetrainingConfig.model_validate({"shadow": {"min_labelled": N}, "gates": GATES})
+    config = RetrainingConfig.model_validate(
+        {"shadow": {"min_labelled": N}, "gates": GATES, "judge": JUDGE}
+    )
     holdout = credit_frame.iloc[N : N + 200]
     decision, challenger, champion, source, n = compare(
         credit_scorer, credit_scorer, "2", holdout, store, credit_frame, credit_scenario, config
@@ -97,12 +100,20 @@ def test_comparison_uses_shadow_scores_when_enough_are_labelled(
         assert challenger.auc > champion.auc + 0.05
         assert challenger.profit_per_1000 > champion.profit_per_1000
         assert (decision.promote, decision.failures) == (True, [])
-        assert decision.reason.startswith(f"profit {challenger.profit_per_1000:,.1f} per 1,000")
+        gain = challenger.profit_per_1000 - champion.profit_per_1000
+        assert decision.reason.startswith(f"profit difference per 1,000 {gain:,.1f} (90% interval")
+        assert decision.intervals["profit_difference"]["low"] > 0
     else:
         # built from the opposite outcome: worse on profit, AUC and calibration, refused
         assert challenger.auc < champion.auc - 0.05
         assert decision.promote is False
-        assert [f.split(":")[0] for f in decision.failures] == ["profit", "AUC", "calibration"]
+        assert [f.split(":")[0] for f in decision.failures] == [
+            "floor",  # AUC below the floor
+            "floor",  # loses to approving everyone
+            "profit",
+            "AUC",
+            "calibration",
+        ]
 
 
 def test_comparison_falls_back_to_the_offline_holdout(
@@ -113,7 +124,7 @@ def test_comparison_falls_back_to_the_offline_holdout(
     expected = holdout_evidence(credit_scorer, holdout, credit_scenario)
     for min_labelled, version in [(N + 1, "2"), (10, "3")]:  # too few; never shadow-scored
         config = RetrainingConfig.model_validate(
-            {"shadow": {"min_labelled": min_labelled}, "gates": GATES}
+            {"shadow": {"min_labelled": min_labelled}, "gates": GATES, "judge": JUDGE}
         )
         _, challenger, champion, source, n = compare(
             credit_scorer,

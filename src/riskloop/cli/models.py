@@ -81,7 +81,21 @@ def retrain(
             if not result.accepted:
                 fail(result.describe() + "; the champion is unchanged", code=1)
             console.print(result.describe())
-        reference = pd.read_csv(spec.resolve_path(settings.project_dir))
+        # the last `riskloop run`'s split: its training rows are the reference history, its
+        # untouched test rows the trusted evaluation set (labels verified once)
+        model_input = (data_dir.resolve() if data_dir else settings.project_dir / "data") / (
+            "05_model_input"
+        )
+        trusted = None
+        if (model_input / "train.parquet").is_file() and (model_input / "test.parquet").is_file():
+            reference = pd.read_parquet(model_input / "train.parquet")
+            trusted = pd.read_parquet(model_input / "test.parquet")
+        else:
+            reference = pd.read_csv(spec.resolve_path(settings.project_dir))
+            console.print(
+                f"[yellow]No split in {model_input} (run `riskloop run` first): the challenger is"
+                " judged without trusted evaluation rows.[/]"
+            )
         console.print("Retraining on recent outcomes …")
         with clear_pipeline_errors():
             outcome = retrain_or_fall_back(
@@ -96,6 +110,7 @@ def retrain(
                 trigger=trigger,
                 read_back=REPORT_OUTPUTS,
                 on_fallback=falling_back,
+                trusted=trusted,
             )
     if isinstance(outcome, RetrainResult):
         render.print_retrain(outcome)

@@ -62,12 +62,60 @@ class GateThresholds(BaseModel):
     brier_tolerance: float | None = Field(ge=0.0)
 
 
+class JudgeThresholds(BaseModel):
+    """What the retraining judge asks beyond the promotion gate (:mod:`riskloop.evaluation.judge`).
+
+    Every field is required: the values live in ``conf/base/parameters_promotion.yml`` alone.
+
+    Parameters
+    ----------
+    auc_floor : float
+        The challenger's AUC on the judged rows must reach this, whatever the champion's.
+    approval_rate_min, approval_rate_max : float
+        The challenger's approval rate on the judged rows must lie in this band.
+    degenerate_share : float
+        A model taking one decision for at least this share of applicants is degenerate.
+    min_profit_over_baseline : float
+        Profit per 1,000 the challenger must beat the best non-ML policy (approve everyone,
+        decline everyone) by.
+    dp_ratio_tolerance, eo_difference_tolerance : float
+        How much worse than the champion's the challenger's demographic-parity ratio and
+        equalised-odds difference may be.
+    trusted_profit_tolerance : float
+        On the trusted evaluation rows, how far (per 1,000) the challenger's profit may
+        confidently fall below the champion's.
+    n_resamples : int
+        Paired bootstrap resamples of every interval.
+    level : float
+        Two-sided level of the intervals; their lower bound is a one-sided ``(1 + level) / 2``
+        confidence bound (0.90: 95 %).
+    seed : int
+        Seed of the resamples (the decision is reproducible).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auc_floor: float = Field(ge=0.5, le=1.0)
+    approval_rate_min: float = Field(ge=0.0, le=1.0)
+    approval_rate_max: float = Field(ge=0.0, le=1.0)
+    degenerate_share: float = Field(gt=0.5, le=1.0)
+    min_profit_over_baseline: float
+    dp_ratio_tolerance: float = Field(ge=0.0)
+    eo_difference_tolerance: float = Field(ge=0.0)
+    trusted_profit_tolerance: float = Field(ge=0.0)
+    n_resamples: int = Field(ge=20)
+    level: float = Field(gt=0.0, lt=1.0)
+    seed: int
+
+
 class PromotionGateFile(BaseModel):
-    """``conf/base/parameters_promotion.yml``: a Kedro parameters file with one section."""
+    """``conf/base/parameters_promotion.yml``: a Kedro parameters file with the promotion gate
+    and the retraining judge's thresholds."""
 
     model_config = ConfigDict(extra="forbid")
 
     promotion_gate: GateThresholds
+    retraining_judge: JudgeThresholds
 
 
 def load_gate_thresholds(path: Path) -> GateThresholds:
@@ -79,6 +127,17 @@ def load_gate_thresholds(path: Path) -> GateThresholds:
         The file is missing or a threshold breaks its rule.
     """
     return load_config(path, PromotionGateFile).promotion_gate
+
+
+def load_judge_thresholds(path: Path) -> JudgeThresholds:
+    """The retraining judge's thresholds from ``path`` (``conf/base/parameters_promotion.yml``).
+
+    Raises
+    ------
+    riskloop.config.ConfigError
+        The file is missing or a threshold breaks its rule.
+    """
+    return load_config(path, PromotionGateFile).retraining_judge
 
 
 @dataclass(frozen=True)
@@ -103,6 +162,23 @@ class GateDecision:
     failures: list[str] = field(default_factory=list)
 
 
+def not_measured(challenger: ModelEvidence, champion: ModelEvidence | None) -> list[str]:
+    """One line per NaN metric of either model: a NaN compares False with everything, so a gate
+    reading it would pass it silently (``nan < x`` is False); such a decision is refused."""
+    problems = []
+    for side, evidence in (("challenger", challenger), ("champion", champion)):
+        if evidence is None:
+            continue
+        for name in ("auc", "profit_per_1000", "brier", "dp_ratio", "eo_difference"):
+            value = getattr(evidence, name)
+            if value is not None and not np.isfinite(value):
+                problems.append(
+                    f"NaN metric: the {side}'s {name} is {value} (e.g. a holdout with one"
+                    " outcome class); nothing can be decided on it"
+                )
+    return problems
+
+
 def promotion_gate(
     challenger: ModelEvidence,
     champion: ModelEvidence | None,
@@ -122,6 +198,9 @@ def promotion_gate(
     dp_ratio_min, eo_difference_max : float
         The scenario's fairness bounds on the challenger's worst group.
     """
+    unmeasured = not_measured(challenger, champion)
+    if unmeasured:
+        return GateDecision(False, "refused — " + "; ".join(unmeasured), unmeasured)
     min_profit_improvement = thresholds.min_profit_improvement
     auc_tolerance = thresholds.auc_tolerance
     min_auc_improvement = thresholds.min_auc_improvement
@@ -193,8 +272,10 @@ def _spread(
     selection: list[float], tpr: list[float | None], fpr: list[float | None]
 ) -> tuple[float, float]:
     """Demographic-parity ratio and equalised-odds difference over groups (fairlearn's
-    definitions, with approval as the selection and repayment as the true label)."""
-    ratio = min(selection) / max(selection) if max(selection) > 0 else 1.0
+    definitions, with approval as the selection and repayment as the true label). Nobody
+    approved in any group is not parity: the ratio is 0 (a decline-everyone model is not fair,
+    it is degenerate)."""
+    ratio = min(selection) / max(selection) if max(selection) > 0 else 0.0
     tprs = [v for v in tpr if v is not None and np.isfinite(v)]
     fprs = [v for v in fpr if v is not None and np.isfinite(v)]
     odds = max(

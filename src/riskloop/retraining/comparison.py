@@ -1,5 +1,6 @@
 """Champion against challenger: both models' evidence on the same applications, through the
-promotion gate (:func:`riskloop.evaluation.gates.promotion_gate`).
+retraining judge (:func:`riskloop.evaluation.judge.judge_promotion`: refusals, floors, paired
+bootstrap intervals, the fairness verdict, and the trusted evaluation rows).
 
 Where they are compared: on the challenger's shadow scores of labelled live applications when
 there are enough of them (the champion's logged answers beside them), else both models score the
@@ -17,14 +18,15 @@ from riskloop.data.scenario import Scenario
 from riskloop.data.schema import target_vector
 from riskloop.evaluation import business
 from riskloop.evaluation.fairness import sensitive_groups
-from riskloop.evaluation.gates import (
-    GateDecision,
-    ModelEvidence,
-    group_masks,
-    promotion_gate,
-    worst_group_fairness,
+from riskloop.evaluation.gates import ModelEvidence
+from riskloop.evaluation.judge import (
+    FairnessBounds,
+    JudgedRows,
+    Judgement,
+    ScoredRows,
+    judge_promotion,
+    model_evidence,
 )
-from riskloop.evaluation.metrics import classification_metrics
 from riskloop.retraining.config import RetrainingConfig
 from riskloop.retraining.policy import production_rows
 from riskloop.scorer import APPROVE
@@ -94,11 +96,18 @@ def compare(
     reference: pd.DataFrame,
     scenario: Scenario,
     config: RetrainingConfig,
-) -> tuple[GateDecision, ModelEvidence, ModelEvidence | None, str, int]:
+    trusted: pd.DataFrame | None = None,
+) -> tuple[Judgement, ModelEvidence, ModelEvidence | None, str, int]:
     """Champion against challenger through the promotion gate: on the challenger's shadow
     scores of labelled live applications when there are at least ``config.shadow.min_labelled``
     (and a champion), else both models on the offline ``holdout``. Returns the verdict, both
-    evidences, which comparison was used ("shadow" / "offline_holdout") and its row count."""
+    evidences, which comparison was used ("shadow" / "offline_holdout") and its row count.
+    ``trusted``: data-file rows whose labels were verified once (the training data's untouched
+    test split); both models score them too and the challenger may not be confidently worse
+    there."""
+    on_trusted = None
+    if trusted is not None and champion is not None:
+        on_trusted = (challenger, champion, trusted)
     shadow = None
     if champion is not None:
         shadow = shadow_comparison(
@@ -107,13 +116,32 @@ def compare(
     if shadow is not None:
         frame, shadow_scores, logged_scores = shadow
         decision, challenger_evidence, champion_evidence = judge(
-            shadow_scores, logged_scores, frame, scenario, config
+            shadow_scores, logged_scores, frame, scenario, config, on_trusted
         )
         return decision, challenger_evidence, champion_evidence, "shadow", len(frame)
     decision, challenger_evidence, champion_evidence = judge(
-        challenger, champion, holdout, scenario, config
+        challenger, champion, holdout, scenario, config, on_trusted
     )
     return decision, challenger_evidence, champion_evidence, "offline_holdout", len(holdout)
+
+
+def judged_rows(frame: pd.DataFrame, scenario: Scenario) -> JudgedRows:
+    """The labelled rows of ``frame`` as the judge reads them: outcomes, the money each
+    approval makes (the scenario's costs; None without a cost model) and the sensitive groups."""
+    y = target_vector(frame, scenario)
+    gain, review_cost = None, 0.0
+    if business.has_cost_model(scenario):
+        exposure, term = business.exposure_and_term(frame, scenario)
+        gain = business.approval_gain(y, exposure, term, scenario.costs)
+        review_cost = scenario.costs.review_cost
+    groups = sensitive_groups(frame, scenario) if scenario.data.sensitive else None
+    return JudgedRows(y, gain, review_cost, groups, scenario.fairness.min_group_size)
+
+
+def scored_rows(model: ScoresApplications, frame: pd.DataFrame) -> ScoredRows:
+    """``model``'s probabilities and approvals on ``frame``."""
+    probability = np.asarray(model.predict_proba(frame), dtype=np.float64)
+    return ScoredRows(probability, np.asarray(model.decide(probability)) == APPROVE)
 
 
 def holdout_evidence(
@@ -121,21 +149,7 @@ def holdout_evidence(
 ) -> ModelEvidence:
     """Profit per 1,000 (scenario costs; None without a cost model), AUC, Brier and the worst
     fairness figures of ``model``'s own decisions on the holdout rows."""
-    y = target_vector(holdout, scenario)
-    probability = np.asarray(model.predict_proba(holdout), dtype=np.float64)
-    approved = np.asarray(model.decide(probability)) == APPROVE
-    profit = None
-    if business.has_cost_model(scenario):
-        exposure, term = business.exposure_and_term(holdout, scenario)
-        profit = business.profit_per_1000(y, approved, exposure, term, scenario.costs)
-    metrics = classification_metrics(y, probability)
-    dp_ratio = eo_difference = None
-    if scenario.data.sensitive:
-        groups = sensitive_groups(holdout, scenario)
-        dp_ratio, eo_difference = worst_group_fairness(
-            approved, y, group_masks(groups, scenario.fairness.min_group_size)
-        )
-    return ModelEvidence(profit, metrics["auc"], dp_ratio, eo_difference, metrics["brier"])
+    return model_evidence(scored_rows(model, holdout), judged_rows(holdout, scenario))
 
 
 def judge(
@@ -144,15 +158,32 @@ def judge(
     holdout: pd.DataFrame,
     scenario: Scenario,
     config: RetrainingConfig,
-) -> tuple[GateDecision, ModelEvidence, ModelEvidence | None]:
-    """Both models on the same holdout, through the promotion gate."""
-    challenger_evidence = holdout_evidence(challenger, holdout, scenario)
-    champion_evidence = None if champion is None else holdout_evidence(champion, holdout, scenario)
-    decision = promotion_gate(
-        challenger_evidence,
-        champion_evidence,
-        config.gates,
-        dp_ratio_min=scenario.fairness.demographic_parity_ratio_min,
-        eo_difference_max=scenario.fairness.equalized_odds_difference_max,
+    trusted: tuple[ScoresApplications, ScoresApplications, pd.DataFrame] | None = None,
+) -> tuple[Judgement, ModelEvidence, ModelEvidence | None]:
+    """Both models on the same holdout (and on the trusted rows), through the retraining
+    judge (:func:`riskloop.evaluation.judge.judge_promotion`)."""
+    rows = judged_rows(holdout, scenario)
+    challenger_scores = scored_rows(challenger, holdout)
+    champion_scores = None if champion is None else scored_rows(champion, holdout)
+    on_trusted = None
+    if trusted is not None and len(trusted[2]):
+        trusted_challenger, trusted_champion, trusted_frame = trusted
+        on_trusted = (
+            scored_rows(trusted_challenger, trusted_frame),
+            scored_rows(trusted_champion, trusted_frame),
+            judged_rows(trusted_frame, scenario),
+        )
+    bounds = FairnessBounds(
+        scenario.fairness.demographic_parity_ratio_min,
+        scenario.fairness.equalized_odds_difference_max,
+        config.judge.dp_ratio_tolerance,
+        config.judge.eo_difference_tolerance,
     )
-    return decision, challenger_evidence, champion_evidence
+    judgement = judge_promotion(
+        challenger_scores, champion_scores, rows, config.gates, config.judge, bounds, on_trusted
+    )
+    challenger_evidence = judgement.challenger or model_evidence(challenger_scores, rows)
+    champion_evidence = judgement.champion
+    if champion_evidence is None and champion_scores is not None:
+        champion_evidence = model_evidence(champion_scores, rows)
+    return judgement, challenger_evidence, champion_evidence

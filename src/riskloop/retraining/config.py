@@ -9,7 +9,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskloop.config import load_config
-from riskloop.evaluation.gates import GateThresholds, load_gate_thresholds
+from riskloop.evaluation.gates import (
+    GateThresholds,
+    JudgeThresholds,
+    load_gate_thresholds,
+    load_judge_thresholds,
+)
 
 
 class PolicySpec(BaseModel):
@@ -112,9 +117,13 @@ class RetrainingConfig(RetrainingFile):
     gates : GateThresholds
         The promotion gate's thresholds, from ``conf/base/parameters_promotion.yml`` (the
         registration pipeline reads the same section, so a promotion means one thing).
+    judge : JudgeThresholds
+        What the retraining judge asks beyond the gate (floors, intervals, fairness
+        tolerances), from the same file's ``retraining_judge`` section.
     """
 
     gates: GateThresholds
+    judge: JudgeThresholds
 
 
 def load_retraining_config(path: Path, gate_thresholds_path: Path) -> RetrainingConfig:
@@ -133,4 +142,8 @@ def load_retraining_config(path: Path, gate_thresholds_path: Path) -> Retraining
         Either file breaks its rules; the message names the file, the key and the value.
     """
     retraining = load_config(path, RetrainingFile, missing_ok=True)
-    return RetrainingConfig(**dict(retraining), gates=load_gate_thresholds(gate_thresholds_path))
+    return RetrainingConfig(
+        **dict(retraining),
+        gates=load_gate_thresholds(gate_thresholds_path),
+        judge=load_judge_thresholds(gate_thresholds_path),
+    )

@@ -22,6 +22,7 @@ without its ``promoted`` event says the journal was cut short, not the registry.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,6 +69,9 @@ class RetrainResult:
     # champion's logged ones) or "offline_holdout" (both models score the recent holdout)
     comparison: str = "offline_holdout"
     n_compared: int = 0
+    # the judge's paired bootstrap intervals (challenger − champion): name -> estimate, low,
+    # high, level, n_resamples (riskloop.evaluation.judge)
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- training
@@ -116,6 +120,10 @@ def _log_to_mlflow(result: RetrainResult, experiment: str, artifact_dir: Path) -
         for key, value in (getattr(result, side) or {}).items():
             if value is not None:
                 figures[f"holdout_{side}_{key}"] = float(value)
+    for name, interval in result.intervals.items():
+        for bound in ("estimate", "low", "high"):
+            if interval[bound] is not None:
+                figures[f"{name}_{bound}"] = float(interval[bound])
     tags = {
         "kind": "retrain_decision",
         "challenger_version": str(result.challenger_version),
@@ -130,6 +138,7 @@ def _log_to_mlflow(result: RetrainResult, experiment: str, artifact_dir: Path) -
             "holdout_profit_per_1000": (result.challenger or {}).get("profit_per_1000"),
             "gate_decision": "promoted" if result.promoted else "refused",
             "gate_reason": result.reason[:5000],
+            "gate_intervals": json.dumps(result.intervals)[:5000],
         }
         registry.set_version_tags(
             result.model_name,
@@ -152,6 +161,7 @@ def retrain_challenger(
     train: Callable[[TrainingData, Path], str] | None = None,
     load_challenger: Callable[[str], ScoresApplications] | None = None,
     on_promoted: Callable[[str], None] | None = None,
+    trusted: pd.DataFrame | None = None,
 ) -> RetrainResult:
     """The whole workflow (module docstring). Returns what it decided.
 
@@ -174,6 +184,10 @@ def retrain_challenger(
         Replace the pipeline run / the registry load (tests inject a deliberately unfair model).
     on_promoted : callable, optional
         Called with the new champion version (the simulator reloads its service).
+    trusted : DataFrame, optional
+        Trusted evaluation rows (data-file rows whose labels were verified once, never in the
+        challenger's training set): the challenger may not be confidently worse than the
+        champion there (:mod:`riskloop.evaluation.judge`).
 
     Raises
     ------
@@ -211,8 +225,9 @@ def retrain_challenger(
     challenger = (load_challenger or (lambda v: registry.load_scorer(name, v)))(version)
     champion = None if current is None else registry.load_scorer(name, current.version)
     decision, challenger_evidence, champion_evidence, comparison, n_compared = compare(
-        challenger, champion, version, data.holdout, store, reference, scenario, config
-    )
+        challenger, champion, version, data.holdout, store, reference, scenario, config,
+        trusted=trusted,
+    )  # fmt: skip
     result = RetrainResult(
         model_name=name,
         challenger_version=version,
@@ -227,6 +242,7 @@ def retrain_challenger(
         n_production=data.n_production,
         n_holdout=len(data.holdout),
         comparison=comparison,
+        intervals=decision.intervals,
         n_compared=n_compared,
     )
     audit.record_audit_event(
@@ -243,6 +259,7 @@ def retrain_challenger(
             "n_holdout": result.n_holdout,
             "comparison": comparison,
             "n_compared": n_compared,
+            "intervals": decision.intervals,
         },
     )
     result.promoted = decision.promote
@@ -285,6 +302,7 @@ def retrain(
     trigger: str = "manual",
     read_back: Sequence[str] = (),
     on_fallback: Callable[[str], None] | None = None,
+    trusted: pd.DataFrame | None = None,
 ) -> RetrainResult | ScenarioRetrain:
     """Retrain on recent outcomes (:func:`retrain_challenger`); with too few of them for a
     holdout, train on the scenario's data instead, as ``riskloop run`` does, and let the
@@ -306,7 +324,7 @@ def retrain(
     try:
         return retrain_challenger(
             project_dir, scenario_file, scenario, store, reference, config,
-            artifact_dir=artifact_dir, trigger=trigger,
+            artifact_dir=artifact_dir, trigger=trigger, trusted=trusted,
         )  # fmt: skip
     except NotEnoughOutcomesError as error:
         reason = str(error)
