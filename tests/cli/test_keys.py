@@ -5,11 +5,14 @@ event by ``cli:<os user>``."""
 from __future__ import annotations
 
 import getpass
+import stat
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from riskloop.cli import app
+from riskloop.cli.keys import ensure_local_admin_key, refuse_without_credentials
 from riskloop.serving.auth import ApiKeyVerifier
 from riskloop.serving.identity import InvalidCredential, Role
 from riskloop.store import ApiKeyStore, MonitoringStore, PredictionStore
@@ -76,3 +79,30 @@ def test_a_duplicate_name_is_refused(run):
     assert run("create", "--name", "dup", "--role", "scorer").exit_code == 0
     again = run("create", "--name", "dup", "--role", "admin")
     assert again.exit_code == 2 and "'dup' already exists" in again.output
+
+
+def test_the_local_admin_key_is_created_once_owner_only_and_reused(tmp_path):
+    keys = ApiKeyStore(PredictionStore(f"sqlite:///{tmp_path / 'p.db'}").engine)
+    path = tmp_path / "data" / "local-admin.key"
+    key, created = ensure_local_admin_key(path, keys)
+    assert created and path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ApiKeyVerifier(keys).verify(key).roles == {Role.ADMIN}  # admin opens every route
+    assert ensure_local_admin_key(path, keys) == (key, False)
+    keys.revoke("local-admin")  # a revoked (or foreign) key in the file is replaced
+    path.chmod(0o644)
+    fresh, created = ensure_local_admin_key(path, keys)
+    assert created and fresh != key and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_beyond_loopback_serve_refuses_to_start_without_any_credential(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKLOOP_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"], terminal_width=200)
+    assert result.exit_code == 2, result.output
+    assert "riskloop keys create" in result.output and "Traceback" not in result.output
+    keys = ApiKeyStore(PredictionStore(run.url).engine)
+    with pytest.raises(typer.Exit):
+        refuse_without_credentials(keys, admin_token=False, oidc_issuer=False)
+    refuse_without_credentials(keys, admin_token=True, oidc_issuer=False)
+    keys.create("ops", ["admin"])
+    refuse_without_credentials(keys, admin_token=False, oidc_issuer=False)

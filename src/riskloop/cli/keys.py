@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import getpass
+import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -141,3 +143,49 @@ def revoke(name: Annotated[str, typer.Argument(help="the key's name")]) -> None:
         fail(f"{error} (see `riskloop keys list`)")
     audit.record_audit_event(KEY_REVOKED, {"name": name}, actor=cli_actor())
     console.print(f"Key {name!r} revoked at {record.revoked_at:%Y-%m-%d %H:%M:%S} UTC.")
+
+
+LOCAL_ADMIN = "local-admin"
+
+
+def ensure_local_admin_key(path: Path, keys: ApiKeyStore) -> tuple[str, bool]:
+    """The local admin key in ``path`` (owner-only, 0600): reused while it still verifies, else
+    a new admin key is created and written there. Returns the key and whether it was created.
+
+    Only ``riskloop serve`` on loopback calls this: whoever can read the file can do anything
+    the API allows, exactly as whoever can read the project's database already could.
+    """
+    from riskloop.serving.auth import ApiKeyVerifier
+    from riskloop.serving.identity import InvalidCredential
+    from riskloop.store.api_keys import DuplicateKeyName
+
+    if path.is_file():
+        key = path.read_text().strip()
+        try:
+            if ApiKeyVerifier(keys).verify(key) is not None:
+                path.chmod(0o600)
+                return key, False
+        except InvalidCredential:
+            pass  # revoked, expired or from another database: make a new one
+    name = LOCAL_ADMIN
+    try:
+        issued = keys.create(name, ["admin"])
+    except DuplicateKeyName:  # the file was lost or the key revoked: a new name, same role
+        issued = keys.create(f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}", ["admin"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(issued.key + "\n")
+    path.chmod(0o600)  # also when the file existed with wider permissions
+    return issued.key, True
+
+
+def refuse_without_credentials(keys: ApiKeyStore, admin_token: bool, oidc_issuer: bool) -> None:
+    """End ``riskloop serve`` beyond loopback when nobody could ever authenticate."""
+    if admin_token or oidc_issuer or keys.count_active() > 0:
+        return
+    fail(
+        "the API would listen beyond this machine with no credentials configured: create a"
+        " key first (`riskloop keys create --name ops --role admin`), or set"
+        " RISKLOOP_ADMIN_TOKEN (32 bytes or more) or RISKLOOP_OIDC_ISSUER"
+    )

@@ -35,7 +35,7 @@ def serve(
         load_registered_model,
     )
     from riskloop.serving.model_holder import ModelHolder
-    from riskloop.store import PredictionStore
+    from riskloop.store import ApiKeyStore, PredictionStore
 
     settings = build_settings(scenario)
     settings.api_host = host or settings.api_host
@@ -48,6 +48,7 @@ def serve(
         settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
     config = ServiceConfig.from_settings(settings, _monitor_rules(settings))
+    ui_key = _credentials(settings, ApiKeyStore(store.engine))
     application = create_app(
         ModelHolder(),
         store,
@@ -61,13 +62,11 @@ def serve(
     ui_process = None
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     if ui:
-        ui_process = _start_ui(ui_port or settings.ui_port, settings.api_url or api_url)
+        ui_process = _start_ui(ui_port or settings.ui_port, settings.api_url or api_url, ui_key)
     console.print(f"API:  {api_url}  (docs: {api_url}/docs)")
     if ui_process:
         console.print(f"UI:   http://127.0.0.1:{ui_port or settings.ui_port}")
     console.print(f"Prediction log: {settings.resolved_database_url}")
-    if not config.admin_token:
-        console.print("Admin routes disabled (set RISKLOOP_ADMIN_TOKEN to enable them).")
     try:
         uvicorn.run(
             application, host=settings.api_host, port=settings.api_port, log_level="warning"
@@ -92,7 +91,93 @@ def _monitor_rules(settings) -> tuple[dict, ...]:
     return tuple(dataclasses.asdict(rule) for rule in rules)
 
 
-def _start_ui(port: int, api_url: str) -> subprocess.Popen:
+def _credentials(settings, keys) -> str | None:
+    """On loopback: the key the local UI sends (``RISKLOOP_API_KEY``, else the local admin key,
+    created on first start). Beyond loopback: refuse to start when no caller could ever
+    authenticate; the UI then needs ``RISKLOOP_API_KEY`` (or its own sign-in)."""
+    from riskloop.cli.keys import ensure_local_admin_key, refuse_without_credentials
+
+    given = settings.api_key.get_secret_value() if settings.api_key else None
+    if not settings.listens_on_loopback:
+        refuse_without_credentials(keys, bool(settings.admin_token), bool(settings.oidc_issuer))
+        return given
+    if given:
+        return given
+    path = settings.resolved_local_key_file
+    key, created = ensure_local_admin_key(path, keys)
+    console.print(
+        f"Local admin key {'created in' if created else 'read from'} {path} (owner-only);"
+        f' curl -H "Authorization: Bearer $(cat {path})" ...'
+    )
+    return key
+
+
+def _local_key(settings) -> str | None:
+    """The key ``riskloop ui`` sends: ``RISKLOOP_API_KEY``, else the local admin key file."""
+    if settings.api_key:
+        return str(settings.api_key.get_secret_value())
+    path = settings.resolved_local_key_file
+    return path.read_text().strip() if path.is_file() else None
+
+
+def _user_verifiers(settings) -> list:
+    """The OpenID Connect verifier of the configured issuer (people signed in through the UI);
+    none without an issuer. Nothing is fetched from the issuer until a token arrives."""
+    if not settings.oidc_issuer:
+        return []
+    from riskloop.serving.oidc import OIDCTokenVerifier
+
+    try:
+        return [
+            OIDCTokenVerifier(
+                settings.oidc_issuer, settings.oidc_client_id or "", settings.oidc_roles_claim
+            )
+        ]
+    except ValueError as error:
+        fail(str(error))
+
+
+def _sign_in_options(settings, port: int, host: str | None = None) -> list[str]:
+    """Streamlit options for the UI: with an OpenID Connect issuer, its sign-in configuration
+    (a secrets file written owner-only under the data folder: it holds the client secret) and
+    the interface to listen on; without one, nothing (the UI stays on loopback)."""
+    from riskloop.settings import LOOPBACK_HOSTS
+
+    if not settings.oidc_issuer:
+        if host and host not in LOOPBACK_HOSTS:
+            fail(
+                f"the UI would listen on {host} without sign-in: set RISKLOOP_OIDC_ISSUER,"
+                " RISKLOOP_OIDC_CLIENT_ID and RISKLOOP_OIDC_CLIENT_SECRET so people sign in,"
+                " or keep it on loopback"
+            )
+        return []
+    from riskloop.ui.login import SignInConfig, write_auth_secrets
+
+    missing = [
+        f"RISKLOOP_{name.upper()}"
+        for name in ("oidc_client_id", "oidc_client_secret")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        fail(
+            f"RISKLOOP_OIDC_ISSUER is set, so the UI signs people in: set {' and '.join(missing)}"
+            " (the UI's registration at the identity provider)"
+        )
+    sign_in = SignInConfig(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        ui_url=settings.ui_url or f"http://localhost:{port}",
+        cookie_secret=(
+            settings.ui_cookie_secret.get_secret_value() if settings.ui_cookie_secret else None
+        ),
+    )
+    secrets_file = write_auth_secrets(sign_in, settings.path(settings.data_dir) / "ui-sign-in")
+    # a later --server.address wins over _start_ui's loopback default
+    return ["--secrets.files", str(secrets_file), *(["--server.address", host] if host else [])]
+
+
+def _start_ui(port: int, api_url: str, api_key: str | None) -> subprocess.Popen:
     script = Path(__file__).parents[1] / "ui" / "app.py"
     return subprocess.Popen(
         [
@@ -114,7 +199,11 @@ def _start_ui(port: int, api_url: str) -> subprocess.Popen:
             "--client.toolbarMode",
             "minimal",
         ],
-        env={**os.environ, "RISKLOOP_API_URL": api_url},
+        env={
+            **os.environ,
+            "RISKLOOP_API_URL": api_url,
+            **({"RISKLOOP_API_KEY": api_key} if api_key else {}),
+        },
     )
 
 
@@ -124,6 +213,8 @@ def ui(
 ) -> None:
     """Start the Streamlit UI (it talks to the API over HTTP)."""
     settings = build_settings()
-    process = _start_ui(port or settings.ui_port, api_url or settings.resolved_api_url)
+    process = _start_ui(
+        port or settings.ui_port, api_url or settings.resolved_api_url, _local_key(settings)
+    )
     console.print(f"UI: http://127.0.0.1:{port or settings.ui_port}")
     raise typer.Exit(process.wait())
