@@ -48,7 +48,7 @@ from riskloop.retraining.config import RetrainingConfig
 from riskloop.retraining.feedback import ingest_feedback
 from riskloop.retraining.policy import NotEnoughOutcomesError
 from riskloop.retraining.workflow import retrain_challenger
-from riskloop.store import PredictionStore
+from riskloop.store import ApiKeyStore, PredictionStore
 
 SOURCE = "_pool_row"  # which held-out applicant a simulated row was drawn from
 EARLY_SHARE = 0.7
@@ -241,7 +241,10 @@ def _run(
     promoted_at: int | None = None
     cursor = 0
     with TestClient(app) as client:
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}"}  # the admin token: reloads
+        # the simulated origination system scores (and would post outcomes) with its own key
+        scoring_key = ApiKeyStore(store.engine).create("simulator", ["scorer", "outcomes"]).key
+        scoring = {"Authorization": f"Bearer {scoring_key}"}
         for window in range(n_windows):
             # ---- draw and drift this window's applicants
             if promoted_at is None:
@@ -260,7 +263,7 @@ def _run(
                     for record, i in zip(rows[inputs].to_dict("records"), ids, strict=True)
                 ]
             }
-            response = client.post("/v1/score/batch", json=body)
+            response = client.post("/v1/score/batch", json=body, headers=scoring)
             if response.status_code != 200:
                 raise RuntimeError(f"the service refused window {window}: {response.text[:500]}")
             results = response.json()["results"]
