@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,11 +59,17 @@ def serve(
         load_shadow=lambda shadow_alias: load_registered_model(model_name, shadow_alias),
         shadow_version=lambda shadow_alias: champion_version(model_name, shadow_alias),
         config=config,
+        verifiers=_user_verifiers(settings),
     )
     ui_process = None
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     if ui:
-        ui_process = _start_ui(ui_port or settings.ui_port, settings.api_url or api_url, ui_key)
+        ui_process = _start_ui(
+            ui_port or settings.ui_port,
+            settings.api_url or api_url,
+            ui_key,
+            _sign_in_options(settings, ui_port or settings.ui_port),
+        )
     console.print(f"API:  {api_url}  (docs: {api_url}/docs)")
     if ui_process:
         console.print(f"UI:   http://127.0.0.1:{ui_port or settings.ui_port}")
@@ -177,7 +184,66 @@ def _sign_in_options(settings, port: int, host: str | None = None) -> list[str]:
     return ["--secrets.files", str(secrets_file), *(["--server.address", host] if host else [])]
 
 
-def _start_ui(port: int, api_url: str, api_key: str | None) -> subprocess.Popen:
+def _user_verifiers(settings) -> list:
+    """The OpenID Connect verifier of the configured issuer (people signed in through the UI);
+    none without an issuer. Nothing is fetched from the issuer until a token arrives."""
+    if not settings.oidc_issuer:
+        return []
+    from riskloop.serving.oidc import OIDCTokenVerifier
+
+    try:
+        return [
+            OIDCTokenVerifier(
+                settings.oidc_issuer, settings.oidc_client_id or "", settings.oidc_roles_claim
+            )
+        ]
+    except ValueError as error:
+        fail(str(error))
+
+
+def _sign_in_options(settings, port: int, host: str | None = None) -> list[str]:
+    """Streamlit options for the UI: with an OpenID Connect issuer, its sign-in configuration
+    (a secrets file written owner-only under the data folder: it holds the client secret) and
+    the interface to listen on; without one, nothing (the UI stays on loopback)."""
+    from riskloop.settings import LOOPBACK_HOSTS
+
+    if not settings.oidc_issuer:
+        if host and host not in LOOPBACK_HOSTS:
+            fail(
+                f"the UI would listen on {host} without sign-in: set RISKLOOP_OIDC_ISSUER,"
+                " RISKLOOP_OIDC_CLIENT_ID and RISKLOOP_OIDC_CLIENT_SECRET so people sign in,"
+                " or keep it on loopback"
+            )
+        return []
+    from riskloop.ui.login import SignInConfig, write_auth_secrets
+
+    missing = [
+        f"RISKLOOP_{name.upper()}"
+        for name in ("oidc_client_id", "oidc_client_secret")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        fail(
+            f"RISKLOOP_OIDC_ISSUER is set, so the UI signs people in: set {' and '.join(missing)}"
+            " (the UI's registration at the identity provider)"
+        )
+    sign_in = SignInConfig(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        ui_url=settings.ui_url or f"http://localhost:{port}",
+        cookie_secret=(
+            settings.ui_cookie_secret.get_secret_value() if settings.ui_cookie_secret else None
+        ),
+    )
+    secrets_file = write_auth_secrets(sign_in, settings.path(settings.data_dir) / "ui-sign-in")
+    # a later --server.address wins over _start_ui's loopback default
+    return ["--secrets.files", str(secrets_file), *(["--server.address", host] if host else [])]
+
+
+def _start_ui(
+    port: int, api_url: str, api_key: str | None, options: Sequence[str] = ()
+) -> subprocess.Popen:
     script = Path(__file__).parents[1] / "ui" / "app.py"
     return subprocess.Popen(
         [
@@ -198,6 +264,7 @@ def _start_ui(port: int, api_url: str, api_key: str | None) -> subprocess.Popen:
             "false",
             "--client.toolbarMode",
             "minimal",
+            *options,
         ],
         env={
             **os.environ,
@@ -210,11 +277,20 @@ def _start_ui(port: int, api_url: str, api_key: str | None) -> subprocess.Popen:
 def ui(
     port: Annotated[int | None, typer.Option(help="UI port (default 8501)")] = None,
     api_url: Annotated[str | None, typer.Option(help="the API's address")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="interface to listen on (default 127.0.0.1; others need sign-in)"),
+    ] = None,
 ) -> None:
-    """Start the Streamlit UI (it talks to the API over HTTP)."""
+    """Start the Streamlit UI (it talks to the API over HTTP). With RISKLOOP_OIDC_ISSUER set,
+    people sign in and the UI acts with their own token."""
     settings = build_settings()
+    ui_port = port or settings.ui_port
     process = _start_ui(
-        port or settings.ui_port, api_url or settings.resolved_api_url, _local_key(settings)
+        ui_port,
+        api_url or settings.resolved_api_url,
+        _local_key(settings),
+        _sign_in_options(settings, ui_port, host),
     )
-    console.print(f"UI: http://127.0.0.1:{port or settings.ui_port}")
+    console.print(f"UI: {settings.ui_url or f'http://127.0.0.1:{ui_port}'}")
     raise typer.Exit(process.wait())
