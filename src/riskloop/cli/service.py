@@ -184,63 +184,6 @@ def _sign_in_options(settings, port: int, host: str | None = None) -> list[str]:
     return ["--secrets.files", str(secrets_file), *(["--server.address", host] if host else [])]
 
 
-def _user_verifiers(settings) -> list:
-    """The OpenID Connect verifier of the configured issuer (people signed in through the UI);
-    none without an issuer. Nothing is fetched from the issuer until a token arrives."""
-    if not settings.oidc_issuer:
-        return []
-    from riskloop.serving.oidc import OIDCTokenVerifier
-
-    try:
-        return [
-            OIDCTokenVerifier(
-                settings.oidc_issuer, settings.oidc_client_id or "", settings.oidc_roles_claim
-            )
-        ]
-    except ValueError as error:
-        fail(str(error))
-
-
-def _sign_in_options(settings, port: int, host: str | None = None) -> list[str]:
-    """Streamlit options for the UI: with an OpenID Connect issuer, its sign-in configuration
-    (a secrets file written owner-only under the data folder: it holds the client secret) and
-    the interface to listen on; without one, nothing (the UI stays on loopback)."""
-    from riskloop.settings import LOOPBACK_HOSTS
-
-    if not settings.oidc_issuer:
-        if host and host not in LOOPBACK_HOSTS:
-            fail(
-                f"the UI would listen on {host} without sign-in: set RISKLOOP_OIDC_ISSUER,"
-                " RISKLOOP_OIDC_CLIENT_ID and RISKLOOP_OIDC_CLIENT_SECRET so people sign in,"
-                " or keep it on loopback"
-            )
-        return []
-    from riskloop.ui.login import SignInConfig, write_auth_secrets
-
-    missing = [
-        f"RISKLOOP_{name.upper()}"
-        for name in ("oidc_client_id", "oidc_client_secret")
-        if not getattr(settings, name)
-    ]
-    if missing:
-        fail(
-            f"RISKLOOP_OIDC_ISSUER is set, so the UI signs people in: set {' and '.join(missing)}"
-            " (the UI's registration at the identity provider)"
-        )
-    sign_in = SignInConfig(
-        issuer=settings.oidc_issuer,
-        client_id=settings.oidc_client_id,
-        client_secret=settings.oidc_client_secret.get_secret_value(),
-        ui_url=settings.ui_url or f"http://localhost:{port}",
-        cookie_secret=(
-            settings.ui_cookie_secret.get_secret_value() if settings.ui_cookie_secret else None
-        ),
-    )
-    secrets_file = write_auth_secrets(sign_in, settings.path(settings.data_dir) / "ui-sign-in")
-    # a later --server.address wins over _start_ui's loopback default
-    return ["--secrets.files", str(secrets_file), *(["--server.address", host] if host else [])]
-
-
 def _start_ui(
     port: int, api_url: str, api_key: str | None, options: Sequence[str] = ()
 ) -> subprocess.Popen:
