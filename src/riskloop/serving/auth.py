@@ -52,7 +52,16 @@ log = logging.getLogger(__name__)
 ALL_ROLES = frozenset(Role)
 ADMIN_TOKEN_NAME = "admin-token"
 # the bounded values of the failure metric's label
-FAILURE_REASONS = ("missing", "invalid", "expired", "revoked", "forbidden", "throttled")
+# (unavailable: the OpenID Connect issuer's keys could not be fetched to check a user's token)
+FAILURE_REASONS = (
+    "missing",
+    "invalid",
+    "expired",
+    "revoked",
+    "unavailable",
+    "forbidden",
+    "throttled",
+)
 
 _bearer = HTTPBearer(
     auto_error=False,
