@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -242,3 +243,87 @@ def test_rollback_and_promote_move_the_champion_and_record_it(recession):
         assert "bad week" in rolled[-1]["reason"]
         missing = CliRunner().invoke(app, ["promote", "--version", "99"])
         assert missing.exit_code == 2 and "cannot promote" in missing.output
+
+
+def test_no_row_that_trained_the_challenger_judges_or_measures_it(recession):
+    """Ids of the split's rows: the challenger's reference rows (the first champion's training
+    split), its production training rows, its holdout and the rows measured after promotion."""
+    timeline, _, _ = recession
+    assert timeline.rows_used and timeline.after_rows
+    served = set(range(min(timeline.rows_used[0]["reference"])))  # held-out ids come first
+    for used in timeline.rows_used:
+        trained = set(used["reference"]) | set(used["production_train"])
+        assert len(used["reference"]) == timeline.retrains[0]["n_reference"]
+        assert not set(used["reference"]) & served, "a served applicant is a reference row"
+        assert not set(used["holdout"]) & trained, "a holdout row trained the challenger"
+        assert not set(timeline.after_rows) & trained, "a row measured after it trained it"
+
+
+def run_killed(work_dir, point: str, version: str | None = None) -> None:
+    """tests/retraining/crash_retrain.py in a process of its own, killed at ``point``."""
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "tests.retraining.crash_retrain", str(work_dir), point]
+    done = subprocess.run(
+        command + ([version] if version else []),
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+
+
+def test_a_killed_retrain_is_repaired_at_the_next_start(recession):
+    """Killed at each step, a retrain leaves debris the next start clears (no RUNNING run,
+    no applicants' data left behind) and a promotion that the journal completes."""
+    from mlflow.tracking import MlflowClient
+
+    from riskloop.retraining.recovery import recover_interrupted
+
+    _, work_dir, scenario = recession
+    name = scenario.model_name
+    with workspace_environment(work_dir):
+        store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
+        audit = MonitoringStore(store.engine)
+        client = MlflowClient()
+        experiment = client.get_experiment_by_name(scenario.name).experiment_id
+
+        def running() -> list:
+            return client.search_runs([experiment], "attributes.status = 'RUNNING'")
+
+        # ---- killed while the challenger trains
+        run_killed(work_dir, "training")
+        started = audit.audit_events("retrain_started")[-1]["payload"]
+        folder = Path(started["work_dir"])
+        assert folder.parent == work_dir / "data" / "09_retraining"  # not the system temp dir
+        assert (folder / "training.csv").is_file() and running()  # the debris of the kill
+        repairs = recover_interrupted(audit, name, scenario.name)
+        assert repairs and "interrupted" in repairs[0]
+        assert not running() and not folder.exists()
+        failed = audit.audit_events("retrain_failed")[-1]["payload"]
+        assert failed["retrain_id"] == started["retrain_id"] and failed["runs_marked_failed"]
+
+        # ---- killed just before the champion alias moves: the promotion is completed
+        before = registry.version_for_alias(name).version
+        target = "1" if before != "1" else "2"
+        run_killed(work_dir, "before_alias", target)
+        assert registry.version_for_alias(name).version == before
+        assert audit.audit_events()[-1]["kind"] == "promoted_started"
+        recover_interrupted(audit, name, scenario.name)
+        assert registry.version_for_alias(name).version == target
+        last = audit.audit_events()[-1]
+        assert (last["kind"], last["payload"]["version"]) == ("promoted", target)
+        assert last["payload"]["recovered"] is True
+
+        # ---- killed just after it moved: the journal is completed, the alias stays
+        run_killed(work_dir, "after_alias", before)
+        assert registry.version_for_alias(name).version == before
+        assert audit.audit_events()[-1]["kind"] == "promoted_started"
+        recover_interrupted(audit, name, scenario.name)
+        assert registry.version_for_alias(name).version == before
+        assert audit.audit_events()[-1]["kind"] == "promoted"
+        assert recover_interrupted(audit, name, scenario.name) == []  # nothing left to repair
+        store.dispose()

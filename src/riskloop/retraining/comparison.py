@@ -72,11 +72,15 @@ def shadow_comparison(
     scenario: Scenario,
     challenger_version: str,
     min_labelled: int,
+    champion_version: str | None = None,
 ) -> tuple[pd.DataFrame, LoggedScores, LoggedScores] | None:
-    """The labelled applications the challenger ``challenger_version`` shadow-scored, as
-    data-file rows, with its shadow scores and the champion's logged scores; None when fewer
-    than ``min_labelled`` (then the comparison falls back to the offline holdout)."""
-    labelled = ShadowStore(store.engine).labelled(scenario.model_name, challenger_version)
+    """The labelled applications the challenger ``challenger_version`` shadow-scored and the
+    champion ``champion_version`` decided (any version when None), as data-file rows, with the
+    shadow scores and the champion's logged scores; None when fewer than ``min_labelled`` (then
+    the comparison falls back to the offline holdout)."""
+    labelled = ShadowStore(store.engine).labelled(
+        scenario.model_name, challenger_version, champion_version
+    )
     if len(labelled) < min_labelled:
         return None
     frame = production_rows(labelled, reference, scenario).reset_index(drop=True)
@@ -96,11 +100,13 @@ def compare(
     reference: pd.DataFrame,
     scenario: Scenario,
     config: RetrainingConfig,
+    champion_version: str | None = None,
     trusted: pd.DataFrame | None = None,
 ) -> tuple[Judgement, ModelEvidence, ModelEvidence | None, str, int]:
     """Champion against challenger through the promotion gate: on the challenger's shadow
     scores of labelled live applications when there are at least ``config.shadow.min_labelled``
-    (and a champion), else both models on the offline ``holdout``. Returns the verdict, both
+    that the champion ``champion_version`` decided, else both models on the offline
+    ``holdout``. Returns the verdict, both
     evidences, which comparison was used ("shadow" / "offline_holdout") and its row count.
     ``trusted``: data-file rows whose labels were verified once (the training data's untouched
     test split); both models score them too and the challenger may not be confidently worse
@@ -111,7 +117,12 @@ def compare(
     shadow = None
     if champion is not None:
         shadow = shadow_comparison(
-            store, reference, scenario, challenger_version, config.shadow.min_labelled
+            store,
+            reference,
+            scenario,
+            challenger_version,
+            config.shadow.min_labelled,
+            champion_version,
         )
     if shadow is not None:
         frame, shadow_scores, logged_scores = shadow

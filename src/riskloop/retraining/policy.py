@@ -6,8 +6,10 @@ With ``L`` = the newest ``lookback_rows`` labelled production rows (in scoring o
   are judged on these rows and the challenger never trains on them; they are the closest thing
   to "the applicants of tomorrow" that has outcomes.
 * **production training rows** = the rest of ``L``.
-* **reference rows** = a seeded sample of the scenario's data file: ``reference_ratio`` rows
-  per production training row (``"all"``: every row). With ratio 1 the recent outcomes weigh as
+* **reference rows** = a seeded sample of the reference frame: ``reference_ratio`` rows per
+  production training row (``"all"``: every row). The reference is history the champion was
+  trained on (the simulator passes the first champion's training split), never applicants the
+  holdout or the trusted evaluation rows come from. With ratio 1 the recent outcomes weigh as
   much as all of history together — a model adapts to a shift within a few windows but is still
   anchored on the population it knows. Raise the ratio for a slower, steadier model.
 
@@ -19,7 +21,7 @@ other value where it is 0.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,14 +40,18 @@ class NotEnoughOutcomesError(RuntimeError):
 class TrainingData:
     """Rows for one retrain, all in the data file's column layout.
 
-    ``holdout`` also has ``application_id``; ``production_train`` and ``holdout`` keep
-    ``received_at`` so reports can say which period they cover.
+    ``holdout`` also has ``application_id`` and ``received_at``. ``reference_index`` names the
+    reference rows in ``train`` (labels of the reference frame's index) and
+    ``train_application_ids`` the production rows, so a caller can prove that no row judging
+    the challenger trained it.
     """
 
     train: pd.DataFrame
     holdout: pd.DataFrame
     n_reference: int
     n_production: int
+    reference_index: list[Any] = field(default_factory=list)
+    train_application_ids: list[str] = field(default_factory=list)
 
 
 def repaid_value(reference: pd.DataFrame, scenario: Scenario) -> Any:
@@ -84,8 +90,8 @@ def build_training_data(
         When the holdout would have fewer than ``policy.min_holdout_rows`` rows.
     """
     labelled = store.labelled_predictions(checked_only=True)
-    # scoring order; the log's arrival order breaks ties of one batch (mergesort is stable)
-    labelled = labelled.sort_values("received_at", kind="mergesort").tail(policy.lookback_rows)
+    # the store returns decision order (received_at, then log id): the newest decisions hold out
+    labelled = labelled.tail(policy.lookback_rows)
     n_holdout = math.ceil(policy.holdout_share * len(labelled))
     if n_holdout < policy.min_holdout_rows:
         raise NotEnoughOutcomesError(
@@ -95,11 +101,13 @@ def build_training_data(
         )
     rows = production_rows(labelled.reset_index(drop=True), reference, scenario)
     holdout = rows.tail(n_holdout).reset_index(drop=True)
-    recent = rows.iloc[: len(rows) - n_holdout].drop(columns=["application_id", "received_at"])
+    recent = rows.iloc[: len(rows) - n_holdout]
+    train_ids = recent["application_id"].astype(str).tolist()
+    recent = recent.drop(columns=["application_id", "received_at"])
     if policy.reference_ratio == "all":
         sample = reference
     else:
         n_reference = min(len(reference), int(round(policy.reference_ratio * len(recent))))
         sample = reference.sample(n=n_reference, random_state=policy.seed)
     train = pd.concat([sample, recent], ignore_index=True)[list(reference.columns)]
-    return TrainingData(train, holdout, len(sample), len(recent))
+    return TrainingData(train, holdout, len(sample), len(recent), sample.index.tolist(), train_ids)

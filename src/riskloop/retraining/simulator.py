@@ -46,8 +46,8 @@ from riskloop.monitoring.config import MonitorConfig, WindowSpec
 from riskloop.monitoring.monitor import run_monitor
 from riskloop.retraining.config import RetrainingConfig
 from riskloop.retraining.feedback import ingest_feedback
-from riskloop.retraining.policy import NotEnoughOutcomesError
-from riskloop.retraining.workflow import retrain_challenger
+from riskloop.retraining.policy import NotEnoughOutcomesError, TrainingData
+from riskloop.retraining.workflow import retrain_challenger, train_challenger
 from riskloop.store import ApiKeyStore, PredictionStore
 
 SOURCE = "_pool_row"  # which held-out applicant a simulated row was drawn from
@@ -69,6 +69,10 @@ class Timeline:
     auc_after: float | None = None
     n_after_rows: int = 0
     retrains: list[dict[str, Any]] = field(default_factory=list)
+    # ids of the split's rows (held-out applicants by their pool row, the first champion's
+    # training rows after them): what trained and judged each challenger, what measured it after
+    rows_used: list[dict[str, list[int]]] = field(default_factory=list)
+    after_rows: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -217,7 +221,10 @@ def _run(
     order = rng.permutation(len(held_out))
     cut = int(EARLY_SHARE * len(held_out))
     early, late = held_out.iloc[order[:cut]], held_out.iloc[order[cut:]]
-    reference = pd.read_csv(scenario.resolve_path(project_dir))
+    # the challengers' reference rows: what the first champion trained on, never the held-out
+    # applicants the service is sent (ids after theirs, so every row of the split has one)
+    reference = pd.read_parquet(model_input / "train.parquet")
+    reference.index = pd.RangeIndex(len(held_out), len(held_out) + len(reference))
     first = registry.load_champion(name)
     assert first is not None, "the first pipeline run registers a champion"
     old_champion = first[0]
@@ -238,6 +245,12 @@ def _run(
     outcomes: dict[int, list[dict[str, Any]]] = {}
     served: list[pd.DataFrame] = []
     last_retrain: int | None = None
+    used: list[TrainingData] = []  # what each challenger was trained and judged on
+
+    def train(data: TrainingData, work: Path) -> str:
+        used.append(data)
+        return train_challenger(project_dir, scenario_file, scenario, data, work, config.training)
+
     promoted_at: int | None = None
     cursor = 0
     with TestClient(app) as client:
@@ -334,6 +347,7 @@ def _run(
                         artifact_dir=folder / "mlartifacts",
                         work_dir=folder / f"retrain-{window:03d}",
                         trigger=",".join(alerts),
+                        train=train,
                         on_promoted=lambda v: client.post("/v1/admin/reload", headers=headers),
                     )
                 except NotEnoughOutcomesError as error:
@@ -348,6 +362,7 @@ def _run(
                         failed_gates=sorted({f.split(":")[0] for f in outcome.failures}),
                     )
                     timeline.retrains.append({"window": window, **asdict(outcome)})
+                    timeline.rows_used.append(_rows_used(used[-1], served))
                     if outcome.promoted:
                         timeline.promoted_windows.append(window)
                         promoted_at = window if promoted_at is None else promoted_at
@@ -357,8 +372,21 @@ def _run(
                     )
             timeline.windows.append(record)
     _realised(timeline, pd.concat(served, ignore_index=True), old_champion, scenario, drift)
+    after = pd.concat(served, ignore_index=True)
+    timeline.after_rows = after.loc[after["after_promotion"], SOURCE].astype(int).tolist()
     store.dispose()
     return timeline
+
+
+def _rows_used(data: TrainingData, served: list[pd.DataFrame]) -> dict[str, list[int]]:
+    """Split-row ids of one challenger's reference rows, production training rows and
+    holdout (see :attr:`Timeline.rows_used`)."""
+    log = pd.concat(served, ignore_index=True).set_index("application_id")[SOURCE]
+    return {
+        "reference": [int(i) for i in data.reference_index],
+        "production_train": log.loc[data.train_application_ids].astype(int).tolist(),
+        "holdout": log.loc[data.holdout["application_id"].astype(str)].astype(int).tolist(),
+    }
 
 
 def _json_value(value: Any) -> Any:

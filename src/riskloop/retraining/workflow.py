@@ -23,7 +23,9 @@ without its ``promoted`` event says the journal was cut short, not the registry.
 from __future__ import annotations
 
 import json
-import tempfile
+import logging
+import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,9 +41,18 @@ from riskloop.retraining.comparison import ScoresApplications, compare
 from riskloop.retraining.config import RetrainingConfig
 from riskloop.retraining.feedback import check_pending_outcomes
 from riskloop.retraining.policy import NotEnoughOutcomesError, TrainingData, build_training_data
+from riskloop.retraining.recovery import (
+    RETRAIN_FINISHED,
+    RETRAIN_STARTED,
+    recover_interrupted,
+)
 from riskloop.store import MonitoringStore, PredictionStore
 
+log = logging.getLogger(__name__)
+
 CHALLENGER = "challenger"
+# under the project's data folder: one folder per retrain for its training set, then removed
+RETRAIN_FOLDER = "09_retraining"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
 
 
@@ -157,6 +168,7 @@ def retrain_challenger(
     *,
     artifact_dir: Path,
     work_dir: Path | None = None,
+    data_dir: Path | None = None,
     trigger: str = "manual",
     train: Callable[[TrainingData, Path], str] | None = None,
     load_challenger: Callable[[str], ScoresApplications] | None = None,
@@ -177,7 +189,11 @@ def retrain_challenger(
     artifact_dir : Path
         Artifact folder of the MLflow experiment, if it has to be created.
     work_dir : Path, optional
-        Where the training set and the pipeline's outputs go (a temporary folder when None).
+        Where the training set and the pipeline's outputs go, kept afterwards. None: a folder
+        of its own under ``data_dir/09_retraining``, removed when the retrain ends (and by the
+        next retrain if this one is killed: :mod:`riskloop.retraining.recovery`).
+    data_dir : Path, optional
+        The project's data folder (default ``project_dir / "data"``).
     trigger : str
         Why this retrain runs (a trigger name, or "manual"); recorded.
     train, load_challenger : callables, optional
@@ -196,13 +212,22 @@ def retrain_challenger(
     """
     audit = MonitoringStore(store.engine)
     name = scenario.model_name
+    for repair in recover_interrupted(audit, name, scenario.name):
+        log.warning(repair)
     check_pending_outcomes(store, config.label_checks)  # only checked outcomes train or judge
     data = build_training_data(store, reference, scenario, config.policy)
     current = registry.version_for_alias(name, registry.CHAMPION)
+    retrain_id = uuid.uuid4().hex
+    # applicants' data: in the project's own data folder (not the system's temp directory),
+    # removed when the retrain ends, and by the next retrain's recovery if this one is killed
+    folder = work_dir or (data_dir or project_dir / "data") / RETRAIN_FOLDER / retrain_id
     audit.record_audit_event(
-        "retrain_started",
+        RETRAIN_STARTED,
         {
             "model_name": name,
+            "retrain_id": retrain_id,
+            "work_dir": str(folder),
+            "owns_work_dir": work_dir is None,
             "trigger": trigger,
             "champion_version": None if current is None else current.version,
             "n_reference": data.n_reference,
@@ -210,14 +235,16 @@ def retrain_challenger(
             "n_holdout": len(data.holdout),
         },
     )
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = work_dir or Path(scratch)
+    try:
         if train is None:
             version = train_challenger(
                 project_dir, scenario_file, scenario, data, folder, config.training
             )
         else:
             version = train(data, folder)
+    finally:
+        if work_dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
     registry.set_alias(name, version, CHALLENGER)
     audit.record_audit_event(
         "challenger_registered", {"model_name": name, "version": version, "trigger": trigger}
@@ -225,9 +252,17 @@ def retrain_challenger(
     challenger = (load_challenger or (lambda v: registry.load_scorer(name, v)))(version)
     champion = None if current is None else registry.load_scorer(name, current.version)
     decision, challenger_evidence, champion_evidence, comparison, n_compared = compare(
-        challenger, champion, version, data.holdout, store, reference, scenario, config,
+        challenger,
+        champion,
+        version,
+        data.holdout,
+        store,
+        reference,
+        scenario,
+        config,
+        champion_version=None if current is None else current.version,
         trusted=trusted,
-    )  # fmt: skip
+    )
     result = RetrainResult(
         model_name=name,
         challenger_version=version,
@@ -269,6 +304,11 @@ def retrain_challenger(
         result.champion_version_after = version
         if on_promoted is not None:
             on_promoted(version)
+    audit.record_audit_event(
+        RETRAIN_FINISHED,
+        {"model_name": name, "retrain_id": retrain_id, "challenger_version": version,
+         "promoted": result.promoted},
+    )  # fmt: skip
     return result
 
 

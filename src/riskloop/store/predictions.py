@@ -209,7 +209,8 @@ class PredictionStore:
 
     def labelled_predictions(self, checked_only: bool = False) -> pd.DataFrame:
         """Scored applications that have an observed outcome: one row each, with probability,
-        decision, model version, inputs, outcome and the dates. ``checked_only``: only outcomes
+        decision, model version, inputs, outcome and the dates, in decision order (``received_at``,
+        then log id). ``checked_only``: only outcomes
         that passed the label checks or were released by a person (what may train or judge a
         model; docs/retraining.md)."""
         query = select(
@@ -222,6 +223,9 @@ class PredictionStore:
             labels.c.outcome,
             labels.c.observed_at,
         ).join(labels, labels.c.application_id == predictions.c.application_id)
+        # decision order; the log's id cuts ties (one batch shares a timestamp), never the
+        # order in which outcomes happened to arrive
+        query = query.order_by(predictions.c.received_at, predictions.c.id)
         if checked_only:
             query = query.where(labels.c.status == "accepted")
         with self.engine.connect() as connection:

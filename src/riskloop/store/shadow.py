@@ -50,11 +50,16 @@ class ShadowStore:
         with self.engine.connect() as connection:
             return [dict(r) for r in connection.execute(query).mappings()]
 
-    def labelled(self, model_name: str, model_version: str) -> pd.DataFrame:
+    def labelled(
+        self, model_name: str, model_version: str, champion_version: str | None = None
+    ) -> pd.DataFrame:
         """Applications the shadow model ``model_version`` scored that have an outcome: one row
         each with the champion's logged probability and decision (``probability``,
         ``decision``, ``model_version``), the shadow's (``shadow_probability``,
-        ``shadow_decision``), the inputs, the outcome and ``received_at``."""
+        ``shadow_decision``), the inputs, the outcome and ``received_at``.
+
+        ``champion_version``: only applications that version decided (a shadow period can
+        outlive a promotion or a rollback; the comparison is with the champion of now)."""
         query = (
             select(
                 predictions.c.application_id,
@@ -77,6 +82,8 @@ class ShadowStore:
             .where(shadow_predictions.c.model_version == str(model_version))
             .order_by(predictions.c.id)
         )
+        if champion_version is not None:
+            query = query.where(predictions.c.model_version == str(champion_version))
         columns = [
             "application_id",
             "received_at",
