@@ -85,6 +85,7 @@ def test_explain_gives_attention_beside_shap_through_the_api(trained):
     from riskloop.serving.app import create_app
     from riskloop.serving.model_holder import LoadedModel, ModelHolder
     from riskloop.store import PredictionStore
+    from tests.credentials import authorized
 
     scorer, frame = trained
     engine = create_engine(
@@ -94,7 +95,7 @@ def test_explain_gives_attention_beside_shap_through_the_api(trained):
     holder = ModelHolder(LoadedModel(scorer, name="credit-risk", version="1"))
     application = frame.iloc[0].to_dict()
     application = {k: (None if pd.isna(v) else v) for k, v in application.items()}
-    with TestClient(create_app(holder, store)) as client:
+    with TestClient(create_app(holder, store), headers=authorized(store)) as client:
         scored = client.post("/v1/score", json={**application, "application_id": "ft-1"})
         assert scored.status_code == 200, scored.text
         explained = client.get("/v1/explain/ft-1").json()["explanation"]

@@ -64,6 +64,11 @@ def model_folder(trained_project) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+# the container's credential (it holds every role); requests send it as a bearer token
+ADMIN_TOKEN = "container-test-admin-token-of-32-bytes-or-more"
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 def _api_environment(trained_project, port: int, log: str) -> dict[str, str]:
     root = trained_project.root
     return {
@@ -72,6 +77,7 @@ def _api_environment(trained_project, port: int, log: str) -> dict[str, str]:
         "RISKLOOP_DATABASE_URL": f"sqlite:///{root / log}",
         "RISKLOOP_DATA_DIR": str(root / "data"),
         "RISKLOOP_API_PORT": str(port),
+        "RISKLOOP_ADMIN_TOKEN": ADMIN_TOKEN,
     }
 
 
@@ -139,7 +145,7 @@ def test_a_score_through_the_container_equals_the_in_process_score(
     from sqlalchemy import create_engine
     from sqlalchemy.pool import StaticPool
 
-    from riskloop.serving.app import create_app
+    from riskloop.serving.app import ServiceConfig, create_app
     from riskloop.serving.loading import load_registered_model
     from riskloop.serving.model_holder import ModelHolder
     from riskloop.store import PredictionStore
@@ -150,15 +156,21 @@ def test_a_score_through_the_container_equals_the_in_process_score(
     engine = create_engine(
         "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
     )
-    app = create_app(ModelHolder(loaded), PredictionStore("sqlite://", engine=engine))
-    with TestClient(app) as client:
+    app = create_app(
+        ModelHolder(loaded),
+        PredictionStore("sqlite://", engine=engine),
+        config=ServiceConfig(admin_token=ADMIN_TOKEN),
+    )
+    with TestClient(app, headers=AS_ADMIN) as client:
         local_answers = [
             # in process, scored the same way; /preview only skips the log
             client.post("/v1/score/preview", json=_applicant(credit_frame, row))
             for row in (0, 7, 42)
         ]
     for row, local in zip((0, 7, 42), local_answers, strict=True):
-        remote = httpx.post(url + "/v1/score", json=_applicant(credit_frame, row), timeout=30)
+        remote = httpx.post(
+            url + "/v1/score", json=_applicant(credit_frame, row), headers=AS_ADMIN, timeout=30
+        )
         assert remote.status_code == 200, remote.text
         assert local.status_code == 200, local.text
         remote_body, local_body = remote.json(), local.json()
@@ -193,7 +205,7 @@ def test_sigterm_drains_in_flight_requests_and_every_answered_decision_is_logged
     stop = threading.Event()
 
     def client(offset: int) -> None:
-        with httpx.Client(timeout=30) as session:
+        with httpx.Client(timeout=30, headers=AS_ADMIN) as session:
             for i in range(offset, 10_000, 8):
                 if stop.is_set():
                     return

@@ -49,9 +49,17 @@ def prometheus_tools() -> dict[str, str]:
     return {"prometheus": shutil.which("prometheus"), "promtool": shutil.which("promtool")}
 
 
-def test_promtool_accepts_the_config_and_the_rules(prometheus_tools):
+def test_promtool_accepts_the_config_and_the_rules(prometheus_tools, tmp_path):
     promtool = prometheus_tools["promtool"]
-    config = run([promtool, "check", "config", str(PROMETHEUS_DIR / "prometheus.yml")])
+    # promtool opens the scrape credential's file, which compose writes when Prometheus starts
+    shipped = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
+    (api_job,) = [job for job in shipped["scrape_configs"] if job["job_name"] == "riskloop-api"]
+    assert api_job["authorization"]["credentials_file"] == "/prometheus/riskloop-api-token"
+    api_job["authorization"]["credentials_file"] = str(tmp_path / "riskloop-api-token")
+    (tmp_path / "riskloop-api-token").write_text("a-token")
+    (tmp_path / "alerts.yml").write_text((PROMETHEUS_DIR / "alerts.yml").read_text())
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(shipped))
+    config = run([promtool, "check", "config", str(tmp_path / "prometheus.yml")])
     assert config.returncode == 0, config.stdout + config.stderr
     rules = run([promtool, "check", "rules", str(PROMETHEUS_DIR / "alerts.yml")])
     assert rules.returncode == 0, rules.stdout + rules.stderr
@@ -74,8 +82,9 @@ def test_every_alert_has_a_runbook_entry():
             assert rule["annotations"]["runbook"] == f"docs/runbook.md#{rule['alert'].lower()}"
 
 
-def _scrape_config(api_url: str, prometheus_port: int, path) -> None:
-    """The shipped prometheus.yml, pointed at the test's API and scraping every second."""
+def _scrape_config(api_url: str, prometheus_port: int, path, api_key: str) -> None:
+    """The shipped prometheus.yml, pointed at the test's API and scraping every second with
+    ``api_key`` as its credential."""
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = [str(PROMETHEUS_DIR / "alerts.yml")]
@@ -85,6 +94,10 @@ def _scrape_config(api_url: str, prometheus_port: int, path) -> None:
     }
     for job in config["scrape_configs"]:
         job["static_configs"][0]["targets"] = [targets[job["job_name"]]]
+        if "authorization" in job:
+            token = path.parent / "riskloop-api-token"
+            token.write_text(api_key)
+            job["authorization"]["credentials_file"] = str(token)
     path.write_text(yaml.safe_dump(config))
 
 
@@ -110,23 +123,30 @@ def test_prometheus_scrapes_the_live_api_with_the_shipped_config(
     from sqlalchemy.pool import StaticPool
 
     from riskloop.serving.app import create_app
+    from riskloop.serving.identity import Role
     from riskloop.serving.model_holder import LoadedModel, ModelHolder
     from riskloop.store import PredictionStore
+    from tests.credentials import api_key, bearer
 
     engine = create_engine(
         "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
     )
     holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="7"))
-    app = create_app(holder, PredictionStore("sqlite://", engine=engine))
+    store = PredictionStore("sqlite://", engine=engine)
+    app = create_app(holder, store)  # beyond loopback: Prometheus scrapes with a key
+    key = api_key(store, Role.SCORER)
     applicants = credit_frame.drop(columns=["Status"]).head(3).to_dict("records")
 
     with serve_in_thread(app, ready_path="/ready") as api_url:
         for applicant in applicants:
             clean = {k: (None if v != v else v) for k, v in applicant.items()}  # NaN → null
-            assert httpx.post(api_url + "/v1/score", json=clean).status_code == 200
+            assert (
+                httpx.post(api_url + "/v1/score", json=clean, headers=bearer(key)).status_code
+                == 200
+            )
         port = free_port()
         config = tmp_path / "prometheus.yml"
-        _scrape_config(api_url, port, config)
+        _scrape_config(api_url, port, config, key)
         process = subprocess.Popen(
             [
                 prometheus_tools["prometheus"],

@@ -32,6 +32,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 POSTGRES_URL = os.environ.get("RISKLOOP_TEST_DATABASE_URL")
 SERVICES = ("mlflow", "bootstrap", "api", "ui", "monitor")
+# the stack's admin token (every role): the test's requests send it as a bearer token
+ADMIN_TOKEN = "stack-test-admin-token-of-32-bytes-or-more"
+AS_ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @dataclass
@@ -115,7 +118,7 @@ def stack(built_images, credit_scenario) -> Iterator[Stack]:
         "\n".join(
             [
                 "POSTGRES_PASSWORD=unused-the-test-uses-the-machines-postgresql",
-                "RISKLOOP_ADMIN_TOKEN=stack-test-admin-token",
+                f"RISKLOOP_ADMIN_TOKEN={ADMIN_TOKEN}",
                 "GRAFANA_ADMIN_PASSWORD=unused",
                 f"RISKLOOP_IMAGE={built_images['full']}",
                 f"RISKLOOP_API_IMAGE={built_images['api']}",
@@ -160,7 +163,7 @@ def stack(built_images, credit_scenario) -> Iterator[Stack]:
 
 
 def test_bootstrap_trained_and_registered_a_champion_the_api_serves(stack):
-    model = httpx.get(stack.api_url + "/v1/model", timeout=10).json()
+    model = httpx.get(stack.api_url + "/v1/model", headers=AS_ADMIN, timeout=10).json()
     assert model["name"] == stack.model_name and model["version"] == "1"
     # registered on the MLflow server (on PostgreSQL), under the champion alias
     registered = httpx.get(
@@ -183,7 +186,10 @@ def test_score_post_outcomes_run_the_monitor_and_read_it_in_v1_monitoring(stack)
         for row in frame.drop(columns=["Status"]).to_dict("records")
     ]
     scored = httpx.post(
-        stack.api_url + "/v1/score/batch", json={"applications": applications}, timeout=120
+        stack.api_url + "/v1/score/batch",
+        json={"applications": applications},
+        headers=AS_ADMIN,
+        timeout=120,
     )
     assert scored.status_code == 200, scored.text[:500]
     results = scored.json()["results"]
@@ -192,6 +198,7 @@ def test_score_post_outcomes_run_the_monitor_and_read_it_in_v1_monitoring(stack)
         answer = httpx.post(
             stack.api_url + "/v1/feedback",
             json={"application_id": result["application_id"], "outcome": int(status == "bad")},
+            headers=AS_ADMIN,
             timeout=10,
         )
         assert answer.status_code == 200, answer.text
@@ -199,7 +206,7 @@ def test_score_post_outcomes_run_the_monitor_and_read_it_in_v1_monitoring(stack)
         "exec", "-T", "monitor", "riskloop", "monitor", "--api-url", stack.api_url, timeout=600
     )
     assert monitored.returncode in (0, 1), monitored.stderr[-3000:]  # 1: an alert rule fired
-    document = httpx.get(stack.api_url + "/v1/monitoring", timeout=10).json()
+    document = httpx.get(stack.api_url + "/v1/monitoring", headers=AS_ADMIN, timeout=10).json()
     assert document["model_version"] == "1"
     # 600 rows: a full window of 500 and the newest, unfinished one of 100 (min_rows)
     window, newest = document["windows"]
@@ -291,7 +298,13 @@ def test_only_the_public_routes_pass_and_mlflow_stays_out(caddy, stack, credit_f
         k: (None if v != v else v)
         for k, v in credit_frame.drop(columns=["Status"]).iloc[3].to_dict().items()
     }
-    score = httpx.post(caddy.https + "/v1/score", json=applicant, verify=str(caddy.ca), timeout=20)
+    score = httpx.post(
+        caddy.https + "/v1/score",
+        json=applicant,
+        headers=AS_ADMIN,
+        verify=str(caddy.ca),
+        timeout=20,
+    )
     assert score.status_code == 200 and "probability_of_default" in score.json()
     assert get("/openapi.json").json()["info"]["title"]
     assert get("/docs").status_code == 200
@@ -388,10 +401,12 @@ def test_backup_then_restore_into_empty_databases_gives_the_same_rows_and_champi
     wait_for(lambda: answers(stack.api_url + "/ready"), "the restored stack ready", 180)
 
     assert _champion(stack) == champion
-    assert httpx.get(stack.api_url + "/v1/model", timeout=10).json()["version"] == champion[0]
+    model = httpx.get(stack.api_url + "/v1/model", headers=AS_ADMIN, timeout=10).json()
+    assert model["version"] == champion[0]
     # the champion's artifacts came back too: the API loaded it and scores with it
     applicant = {
         k: (None if v != v else v)
         for k, v in credit_frame.drop(columns=["Status"]).iloc[9].to_dict().items()
     }
-    assert httpx.post(stack.api_url + "/v1/score", json=applicant, timeout=30).status_code == 200
+    scored = httpx.post(stack.api_url + "/v1/score", json=applicant, headers=AS_ADMIN, timeout=30)
+    assert scored.status_code == 200

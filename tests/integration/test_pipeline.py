@@ -16,6 +16,7 @@ from riskloop.serving.loading import load_registered_model
 from riskloop.serving.model_holder import ModelHolder
 from riskloop.store import PredictionStore
 from tests.conftest import PROJECT_DIR, SMALL_BUDGET
+from tests.credentials import authorized
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,7 @@ def test_serve_score_log_and_monitor(trained_project, tmp_path):
     test = pd.read_parquet(trained_project.data_dir / "05_model_input" / "test.parquet")
     rows = test.drop(columns="Status").astype(object).where(test.notna(), None)
     applications = rows.to_dict("records")
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.get("/ready").status_code == 200
         one = client.post("/v1/score", json=applications[0])
         assert one.status_code == 200

@@ -108,6 +108,7 @@ def test_registration_scoring_feedback_and_monitor_on_postgresql(postgres_loop, 
     from riskloop.serving.model_holder import ModelHolder
     from riskloop.store import PredictionStore
     from riskloop.store.predictions import labels, predictions
+    from tests.credentials import authorized
 
     store_url, scenario, _, _ = postgres_loop
     model_name = scenario.model_name
@@ -130,7 +131,7 @@ def test_registration_scoring_feedback_and_monitor_on_postgresql(postgres_loop, 
     assert store.engine.dialect.name == "postgresql"
     applicants = _applicants(60)
     app = create_app(ModelHolder(), store, load_model=lambda: load_registered_model(model_name))
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.get("/ready").json()["model_version"] == "1"
         response = client.post("/v1/score/batch", json={"applications": applicants})
         assert response.status_code == 200, response.text

@@ -275,11 +275,12 @@ def test_gauges_and_route_show_the_newest_window(store, credit_scorer):
 
     from riskloop.serving.app import ServiceConfig, create_app
     from riskloop.serving.model_holder import LoadedModel, ModelHolder
+    from tests.credentials import authorized
 
     holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="4"))
     rule = {"name": "sustained_drift", "metric": "max_feature_psi", "above": 0.25, "k": 2, "n": 5}
     app = create_app(holder, store, config=ServiceConfig(monitor_rules=(rule,)))
-    with TestClient(app) as client:
+    with TestClient(app, headers=authorized(store)) as client:
         assert client.get("/v1/monitoring").json()["windows"] == []
         body = client.get("/metrics").text
         assert "riskloop_model_trained_timestamp_seconds " in body

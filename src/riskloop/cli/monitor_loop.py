@@ -102,7 +102,7 @@ def _monitor_once(
     if champion is None:
         fail(f"no champion registered for {model_name!r}: run `riskloop run` first")
     scorer, info = champion
-    health = _service_health(api_url) if api_url else None
+    health = _service_health(api_url, _scrape_key(settings)) if api_url else None
     with loop_store(settings) as store:
         try:
             measured = run_monitor_or_early_drift(
@@ -119,15 +119,25 @@ def _monitor_once(
     return True
 
 
-def _service_health(api_url: str) -> dict[str, float | None] | None:
-    """Error rate and log failures from the API's /metrics; None (with a warning) when the API
-    cannot be read: the monitor still measures the log."""
+def _scrape_key(settings: Settings) -> str | None:
+    """The credential for the API's /metrics beyond loopback: ``RISKLOOP_API_KEY``, else the
+    admin token."""
+    secret = settings.api_key or settings.admin_token
+    return secret.get_secret_value() if secret else None
+
+
+def _service_health(api_url: str, key: str | None = None) -> dict[str, float | None] | None:
+    """Error rate and log failures from the API's /metrics (sent ``key`` as its credential);
+    None (with a warning) when the API cannot be read: the monitor still measures the log."""
     import httpx
 
     from riskloop.monitoring.service_health import scrape_service_health
 
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        return scrape_service_health(httpx.get(f"{api_url}/metrics", timeout=10).text)
+        response = httpx.get(f"{api_url}/metrics", headers=headers, timeout=10)
+        response.raise_for_status()
+        return scrape_service_health(response.text)
     except httpx.HTTPError as error:
         err.print(f"[yellow]could not read {api_url}/metrics ({error}); no service health[/]")
         return None

@@ -104,7 +104,9 @@ def _credentials(settings, keys) -> str | None:
     authenticate; the UI then needs ``RISKLOOP_API_KEY`` (or its own sign-in)."""
     from riskloop.cli.keys import ensure_local_admin_key, refuse_without_credentials
 
-    given = settings.api_key.get_secret_value() if settings.api_key else None
+    # a configured credential is what the UI sends; the local key is for no configuration
+    configured = settings.api_key or settings.admin_token
+    given = configured.get_secret_value() if configured else None
     if not settings.listens_on_loopback:
         refuse_without_credentials(keys, bool(settings.admin_token), bool(settings.oidc_issuer))
         return given
