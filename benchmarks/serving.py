@@ -105,8 +105,13 @@ def wait_until_up(port: int, path: str, process: subprocess.Popen, timeout: floa
     raise RuntimeError(f"server on port {port} did not answer {path} within {timeout} s")
 
 
+# riskloop's credential (every role); `mlflow models serve` ignores the header
+ADMIN_TOKEN = "serving-benchmark-admin-token-0123456789"
+HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 def _post(connection: http.client.HTTPConnection, path: str, body: bytes) -> int:
-    connection.request("POST", path, body, {"Content-Type": "application/json"})
+    connection.request("POST", path, body, HEADERS)
     response = connection.getresponse()
     response.read()
     return response.status
@@ -408,6 +413,7 @@ def main() -> None:
         logged = 0
         for label, (name, scenario_file) in models.items():
             env["RISKLOOP_DATABASE_URL"] = f"sqlite:///{root / f'predictions-{name}.db'}"
+            env["RISKLOOP_ADMIN_TOKEN"] = ADMIN_TOKEN
             (root / f"predictions-{name}.db").unlink(missing_ok=True)
             ours_port, theirs_port = free_port(), free_port()
             ours = start(
