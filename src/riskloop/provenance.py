@@ -28,6 +28,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -38,6 +39,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "riskloop-manifest.json"
 SIGNATURE_FILE = "riskloop-signature.json"
@@ -153,9 +156,12 @@ def ensure_signing_key(path: Path) -> SigningKey:
     beside it as :data:`PUBLIC_KEY_FILE`). The zero-configuration default of ``riskloop run``."""
     if not path.exists() and path.name == PRIVATE_KEY_FILE:
         try:
-            return write_key_pair(path.parent)
+            key = write_key_pair(path.parent)
         except FileExistsError:  # another process created it meanwhile
             pass
+        else:
+            log.info("created the model-signing key pair %s (key id %s)", path, key.key_id)
+            return key
     return load_signing_key(path)
 
 

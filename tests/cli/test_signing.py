@@ -40,3 +40,18 @@ def test_verify_accepts_the_champion_and_refuses_an_untrusted_key(
     refused = runner.invoke(app, ["signing", "verify", "--version", "1"])
     assert refused.exit_code == 1, refused.output
     assert "not trusted" in refused.output and other.key_id in refused.output
+
+
+def test_run_with_a_signing_key_others_can_read_stops_before_training(tmp_path, monkeypatch):
+    provenance.write_key_pair(tmp_path / "k")
+    private = tmp_path / "k" / provenance.PRIVATE_KEY_FILE
+    private.chmod(0o644)
+    monkeypatch.setenv("RISKLOOP_SIGNING_KEY_FILE", str(private))
+    monkeypatch.setenv("RISKLOOP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RISKLOOP_ARTIFACT_DIR", str(tmp_path / "mlartifacts"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2, result.output
+    assert "permissions 0644 let others read it" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "data" / "06_models").exists()  # nothing was trained

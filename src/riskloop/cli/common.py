@@ -79,17 +79,20 @@ REPORT_OUTPUTS = ("metrics", "registration_report", "model_comparison", "busines
 
 @contextmanager
 def clear_pipeline_errors() -> Iterator[None]:
-    """Data and configuration problems of a pipeline run as one clear message, no traceback."""
+    """Data and configuration problems of a pipeline run (a signing key that cannot be used
+    included) as one clear message, no traceback."""
     from riskloop.config import ConfigError
     from riskloop.data.schema import DataValidationError
+    from riskloop.provenance import KeyFileError
 
+    clear = (DataValidationError, ConfigError, KeyFileError)
     try:
         yield
-    except (DataValidationError, ConfigError) as error:
+    except clear as error:
         fail(str(error))
     except Exception as error:  # Kedro wraps dataset errors; find ours inside
         cause: BaseException | None = error
-        while cause is not None and not isinstance(cause, DataValidationError | ConfigError):
+        while cause is not None and not isinstance(cause, clear):
             cause = cause.__cause__ or cause.__context__
         if cause is None:
             raise
