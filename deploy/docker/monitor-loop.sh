@@ -4,12 +4,16 @@
 #   riskloop-monitor-loop bootstrap   migrate the prediction store; train and register a first
 #                                     champion when the registry has none; exit
 #   riskloop-monitor-loop loop        every RISKLOOP_MONITOR_INTERVAL_S seconds run the drift
-#                                     monitor; every RISKLOOP_RETRAIN_INTERVAL_S seconds (0: never)
-#                                     retrain, then ask the API to reload the champion
+#                                     monitor, which retrains a challenger when one of its alerts
+#                                     asks for it (retraining.yml `alerts`: which rules, at most
+#                                     once per min_interval_hours) and asks the API to reload;
+#                                     also every RISKLOOP_RETRAIN_INTERVAL_S seconds (0: never)
+#                                     retrain on a timer, then ask the API to reload the champion
 #
-# The loop runs `riskloop monitor` and, on its own schedule, retraining; a deployment that only
-# monitors can run `riskloop monitor --every 1h --api-url http://api:8000` instead. This script
-# stays the container's entry point so compose.yaml does not change.
+# The loop runs `riskloop monitor --retrain-on-alerts` and, on its own schedule, retraining; the
+# same without the timer is `riskloop monitor --every 1h --api-url http://api:8000
+# --retrain-on-alerts`. This script stays the container's entry point so compose.yaml does not
+# change.
 set -eu
 
 monitor_interval="${RISKLOOP_MONITOR_INTERVAL_S:-3600}"
@@ -61,9 +65,10 @@ bootstrap() {
 loop() {
     last_retrain=$(date +%s)
     while true; do
-        # one monitor run (docs/monitoring.md); exit status 1 means "nothing logged yet": not a
-        # reason to stop the loop. Without retraining, `riskloop monitor --every` alone does this.
-        riskloop monitor --api-url "$api_url" || echo "monitor exited with status $?"
+        # one monitor run (docs/monitoring.md), retraining when an alert asks for it (rate
+        # limited by the journal); exit status 1 means "nothing logged yet": not a reason to
+        # stop the loop
+        riskloop monitor --api-url "$api_url" --retrain-on-alerts || echo "monitor exited with status $?"
         now=$(date +%s)
         if [ "$retrain_interval" -gt 0 ] && [ $((now - last_retrain)) -ge "$retrain_interval" ]; then
             riskloop retrain && reload_api

@@ -43,6 +43,13 @@ def monitor(
         typer.Option(help="the API to read error rate and log failures from (its /metrics)"),
     ] = None,
     scenario: ScenarioOption = None,
+    retrain_on_alerts: Annotated[
+        bool,
+        typer.Option(
+            help="retrain a challenger when an alert of retraining.yml alerts.retrain_on fires"
+            " (at most once per alerts.min_interval_hours), then ask --api-url to reload"
+        ),
+    ] = False,
 ) -> None:
     """Drift, delayed-label performance, label-free estimates, fairness and service health per
     window of the prediction log; alert rules with hysteresis (docs/monitoring.md)."""
@@ -62,8 +69,11 @@ def monitor(
     except ValueError as error:
         fail(str(error))
     if interval is None:
-        if not _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=False):
+        fired = _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=False)
+        if fired is None:
             raise typer.Exit(1)
+        if retrain_on_alerts:
+            _retrain_on_alerts(settings, scenario, fired, api_url)
         return
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -71,7 +81,9 @@ def monitor(
     try:
         while not stop.is_set():
             console.print(f"[dim]{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC — monitor run[/]")
-            _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=True)
+            fired = _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=True)
+            if retrain_on_alerts and fired is not None:
+                _retrain_on_alerts(settings, scenario, fired, api_url)
             runs += 1
             if max_runs is not None and runs >= max_runs:
                 break
@@ -89,8 +101,9 @@ def _monitor_once(
     monitor_config: MonitorConfig,
     api_url: str | None,
     quiet_empty: bool,
-) -> bool:
-    """One monitor run with its printout; False when there was nothing to measure."""
+) -> list[str] | None:
+    """One monitor run with its printout; the names of the rules that fire (None when there
+    was nothing to measure)."""
     from riskloop import registry
     from riskloop.monitoring.log_drift import EmptyPredictionLogError
     from riskloop.monitoring.monitor import MonitorRun, run_monitor_or_early_drift
@@ -111,12 +124,50 @@ def _monitor_once(
             )  # fmt: skip
         except EmptyPredictionLogError as error:
             (console.print if quiet_empty else err.print)(f"[yellow]{error}[/]", highlight=False)
-            return False
+            return None
     if isinstance(measured, MonitorRun):
         render.print_monitor_run(measured)
-    else:
-        render.print_early_drift(measured)
-    return True
+        return sorted({outcome.rule.name for outcome in measured.fired})
+    render.print_early_drift(measured)
+    return []
+
+
+def _retrain_on_alerts(
+    settings: Settings, scenario: Path | None, fired: list[str], api_url: str | None
+) -> None:
+    """Retrain when ``fired`` holds an alert that asks for it and the rate limit allows
+    (:func:`riskloop.retraining.alert_trigger.alert_retrain`); then reload the API. A failed
+    retrain is printed, never stops the loop."""
+    import httpx
+
+    from riskloop.cli.common import load_retraining_config_or_fail
+    from riskloop.cli.models import retrain
+    from riskloop.retraining.alert_trigger import alert_retrain
+
+    try:
+        spec = load_retraining_config_or_fail(settings).alerts
+        with loop_store(settings) as store:
+            verdict = alert_retrain(
+                fired, store.monitoring, load_scenario_or_fail(settings).model_name, spec,
+                datetime.now(UTC),
+            )  # fmt: skip
+        if not verdict.alerts:
+            return
+        console.print(f"[bold]{verdict.reason}[/]", highlight=False)
+        if not verdict.due:
+            return
+        retrain(scenario=scenario, trigger="alerts: " + ",".join(verdict.alerts))
+    except (typer.Exit, SystemExit) as stopped:
+        err.print(f"[yellow]the alert-driven retrain did not finish ({stopped!r}); next run[/]")
+        return
+    if api_url:
+        secret = settings.api_key or settings.admin_token
+        headers = {"Authorization": f"Bearer {secret.get_secret_value()}"} if secret else {}
+        try:
+            reply = httpx.post(f"{api_url}/v1/admin/reload", headers=headers, timeout=60)
+            console.print(f"API reload: {reply.status_code}")
+        except httpx.HTTPError as error:
+            err.print(f"[yellow]could not reload {api_url} ({error}); restart the API[/]")
 
 
 def _scrape_key(settings: Settings) -> str | None:

@@ -95,6 +95,29 @@ class ShadowSpec(BaseModel):
     )
 
 
+class AlertRetrainSpec(BaseModel):
+    """Which of the monitor's alerts retrain a challenger (``riskloop monitor
+    --retrain-on-alerts``, the deployed monitor loop), and how often at most."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retrain_on: list[str] = Field(
+        default_factory=lambda: [
+            "sustained_drift",
+            "prediction_drift",
+            "realised_performance_drop",
+            "label_free_estimate_drop",
+        ],
+        description="rule names of conf/base/monitoring.yml whose alert starts a retrain",
+    )
+    min_interval_hours: float = Field(
+        24.0,
+        gt=0,
+        description="rate limit: no alert-driven retrain within this many hours of the last"
+        " retrain of any kind (the journal's newest retrain_started event)",
+    )
+
+
 class RetrainingFile(BaseModel):
     """``conf/base/retraining.yml`` as written (every section optional)."""
 
@@ -107,6 +130,7 @@ class RetrainingFile(BaseModel):
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
     label_checks: LabelChecksSpec = Field(default_factory=LabelChecksSpec)
+    alerts: AlertRetrainSpec = Field(default_factory=AlertRetrainSpec)
 
 
 class RetrainingConfig(RetrainingFile):
