@@ -242,3 +242,56 @@ def test_a_person_releases_a_batch_and_its_outcomes_then_count(store, applicants
     assert again.exit_code == 1 and "already released" in again.output
     with pytest.raises(ReleaseError, match="no quarantined batch #99"):
         release_batch(store, 99, "cli:analyst", "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", ["flip_all", "all_good"])
+def test_a_released_lie_still_cannot_promote_past_the_trusted_rows(
+    attack, credit_scenario, credit_splits, credit_scorer
+):
+    """Defence in depth: were a lying batch released by mistake, a challenger trained and judged
+    on it is refused by the judge — on the lying holdout itself (degenerate, one class) or on the
+    trusted rows (the untouched test split, true labels)."""
+    from riskloop.evaluation.gates import load_gate_thresholds, load_judge_thresholds
+    from riskloop.retraining.comparison import judge
+    from riskloop.retraining.config import RetrainingConfig
+    from tests.conftest import PROJECT_DIR, train_one_candidate
+
+    promotion = PROJECT_DIR / "conf" / "base" / "parameters_promotion.yml"
+    config = RetrainingConfig(
+        gates=load_gate_thresholds(promotion),
+        judge=load_judge_thresholds(promotion).model_copy(update={"n_resamples": 200}),
+    )
+    train, validation, test = credit_splits
+
+    def lie(frame):
+        frame = frame.copy()
+        bad = frame["Status"] == "bad"
+        frame["Status"] = np.where(bad, "good", "bad") if attack == "flip_all" else "good"
+        return frame
+
+    holdout = lie(validation)
+    if attack == "flip_all":
+        challenger = train_one_candidate(
+            credit_scenario, lie(train), holdout, "sklearn_logistic_regression",
+            {"C": 1.0, "max_iter": 1000},
+        )  # fmt: skip
+    else:  # one class: nothing can be trained, the lie says "approve everyone"
+        challenger = _ApproveEveryone()
+    judgement, _, _ = judge(
+        challenger, credit_scorer, holdout, credit_scenario, config,
+        (challenger, credit_scorer, test),
+    )  # fmt: skip
+    assert not judgement.promote
+    if attack == "flip_all":
+        assert "trusted rows: the challenger's AUC is confidently below" in judgement.reason
+    else:
+        assert "one-class holdout: all" in judgement.reason
+
+
+class _ApproveEveryone:
+    def predict_proba(self, frame):
+        return np.zeros(len(frame))
+
+    def decide(self, probability):
+        return ["approve"] * len(probability)
