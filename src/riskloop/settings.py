@@ -117,13 +117,16 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(1_000, gt=0, description="most applications per batch request")
     # ---- overload and slow clients (riskloop.serving.admission, riskloop.serving.server)
     max_in_flight: int = Field(
-        16, gt=0, description="requests processed at once; more wait (max_waiting) or get 503"
+        8, gt=0, description="requests processed at once; more wait (max_waiting) or get 503"
     )
     max_waiting: int = Field(
         32, ge=0, description="requests that may wait for a slot; beyond them: 503 at once"
     )
     max_wait_s: float = Field(
-        0.01, ge=0, description="the longest a request waits for a slot before its 503"
+        0.02,
+        ge=0,
+        description="the longest a request waits, from when the server reads it to when its"
+        " processing starts, before its 503",
     )
     header_timeout_s: float = Field(
         10.0, gt=0, description="a request's headers must arrive within this (else 408, closed)"

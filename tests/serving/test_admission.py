@@ -69,6 +69,20 @@ def test_a_request_waits_at_most_max_wait_s_then_is_refused():
     assert (waiting, in_flight) == (0, 1)
 
 
+def test_time_already_waited_counts_and_a_stale_request_is_refused_even_with_a_free_slot():
+    async def scenario():
+        limiter = AdmissionLimiter(max_in_flight=1, max_waiting=5, max_wait_s=0.1)
+        stale = await limiter.acquire(waited_s=0.15)  # the server was behind: refuse
+        fresh = await limiter.acquire(waited_s=0.05)
+        started = time.perf_counter()
+        late = await limiter.acquire(waited_s=0.08)  # 0.02 s of its budget left to wait
+        return stale, fresh, late, time.perf_counter() - started
+
+    stale, fresh, late, waited = run(scenario())
+    assert (stale, fresh, late) == (False, True, False)
+    assert waited < 0.08  # not the full max_wait_s
+
+
 def test_a_full_queue_refuses_at_once():
     async def scenario():
         limiter = AdmissionLimiter(max_in_flight=1, max_waiting=1, max_wait_s=5.0)
@@ -99,6 +113,24 @@ def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot():
         return limiter.in_flight, limiter.waiting
 
     assert run(scenario()) == (0, 0)
+
+
+def test_a_waiter_whose_wait_ends_as_a_slot_is_released_leaves_cleanly():
+    """The waiter is cancelled, and before it runs again the slot is released: the release
+    passes over it, and the waiter must not trip over its own absence from the queue."""
+
+    async def scenario():
+        limiter = AdmissionLimiter(max_in_flight=1, max_waiting=3, max_wait_s=5.0)
+        await limiter.acquire()
+        waiter = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        limiter.release()  # runs before the cancelled waiter resumes
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        return limiter.in_flight, limiter.waiting, await limiter.acquire()
+
+    assert run(scenario()) == (0, 0, True)
 
 
 def test_nonsense_limits_are_refused_with_their_names():

@@ -20,8 +20,12 @@ import json
 import math
 from collections import deque
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 
+# The scope extension where the server notes when it read the request (event-loop time); the
+# wait since counts against the limiter's max_wait_s.
+ARRIVED_AT = "riskloop.arrived_at"
 # Paths never refused for load: liveness, readiness and the metrics scrape.
 PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
@@ -61,9 +65,16 @@ class AdmissionLimiter:
         """Requests waiting for a slot now."""
         return len(self._waiting)
 
-    async def acquire(self) -> bool:
+    async def acquire(self, waited_s: float = 0.0) -> bool:
         """Take a slot (True), waiting for one if the queue has room; False when refused.
-        A True must be paired with one :meth:`release`."""
+        A True must be paired with one :meth:`release`.
+
+        ``waited_s`` is how long the request has already waited before it got here (the server
+        read it, then was busy): it counts against ``max_wait_s``, and a request that has used
+        it all up is refused even when a slot is free — the server is behind, and serving the
+        stale would make every request after it late too."""
+        if waited_s > self.max_wait_s:
+            return False
         if self.in_flight < self.max_in_flight and not self._waiting:
             self.in_flight += 1
             return True
@@ -72,20 +83,24 @@ class AdmissionLimiter:
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(granted)
         try:
-            async with asyncio.timeout(self.max_wait_s):
+            async with asyncio.timeout(self.max_wait_s - waited_s):
                 await granted
-        except (TimeoutError, asyncio.CancelledError) as stopped:
-            if granted.done() and not granted.cancelled():
-                # the slot was handed over just as the wait ended: it is ours
-                if isinstance(stopped, asyncio.CancelledError):
-                    self.release()
-                    raise
-                return True
-            self._waiting.remove(granted)
-            if isinstance(stopped, asyncio.CancelledError):
-                raise
-            return False
+        except TimeoutError:
+            return self._handed_over(granted)
+        except asyncio.CancelledError:
+            if self._handed_over(granted):
+                self.release()
+            raise
         return True
+
+    def _handed_over(self, granted: asyncio.Future[None]) -> bool:
+        """After a wait that ended early: True when the slot was handed over all the same (just
+        as the wait ended), else the request leaves the queue."""
+        if granted.done() and not granted.cancelled():
+            return True
+        with suppress(ValueError):  # release() may have passed over it already
+            self._waiting.remove(granted)
+        return False
 
     def release(self) -> None:
         """Give a slot back: to the longest waiting request, else to the pool."""
@@ -142,7 +157,9 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or scope["path"] in self.exempt_paths:
             await self.app(scope, receive, send)
             return
-        if not await self.limiter.acquire():
+        arrived = scope.get("extensions", {}).get(ARRIVED_AT)
+        waited_s = asyncio.get_running_loop().time() - arrived if arrived is not None else 0.0
+        if not await self.limiter.acquire(waited_s):
             if self.on_shed is not None:
                 self.on_shed()
             await self._refuse(send)

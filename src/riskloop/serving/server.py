@@ -28,6 +28,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from riskloop.serving.admission import ARRIVED_AT
+
 # The app's own 408 comes first; the protocol closes what is still open this much later.
 BODY_DEADLINE_GRACE_S = 1.0
 
@@ -64,7 +66,10 @@ class DeadlineH11Protocol(H11Protocol):
         self._follow_client()
 
     def data_received(self, data: bytes) -> None:
+        arrived_at, cycle = self.loop.time(), self.cycle
         super().data_received(data)
+        if self.cycle is not cycle:  # a request began: when, for admission control
+            self.scope.setdefault("extensions", {})[ARRIVED_AT] = arrived_at
         self._follow_client()
 
     def on_response_complete(self) -> None:

@@ -9,12 +9,20 @@ from fastapi.responses import PlainTextResponse, Response
 
 from riskloop.serving.auth import Requires, public
 from riskloop.serving.config import ServiceConfig
-from riskloop.serving.dependencies import current_model, get_config, get_metrics, get_store
-from riskloop.serving.errors import documented_errors
+from riskloop.serving.dependencies import (
+    current_model,
+    get_config,
+    get_holder,
+    get_metrics,
+    get_reloader,
+    get_store,
+)
+from riskloop.serving.errors import APIError, documented_errors
 from riskloop.serving.identity import Role
 from riskloop.serving.metrics import ServiceMetrics
-from riskloop.serving.model_holder import LoadedModel
+from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.monitor_gauges import monitoring_document
+from riskloop.serving.reloader import ModelReloader
 from riskloop.store import PredictionStore
 
 router = APIRouter(tags=["service"])
@@ -27,9 +35,20 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready", dependencies=[Depends(public)], responses=documented_errors(503))
-def ready(model: LoadedModel = Depends(current_model)) -> dict[str, str]:
-    """Readiness: 200 once a model is loaded, 503 before."""
-    return {"status": "ready", "model_name": model.name, "model_version": model.version}
+def ready(
+    holder: ModelHolder = Depends(get_holder), reloader: ModelReloader = Depends(get_reloader)
+) -> dict[str, str]:
+    """Readiness: 200 once a model is loaded, 503 before. Either way, when the last model offered
+    was refused (its signature, its manifest, where its artifacts live), the answer says why."""
+    model, refusal = holder.current, reloader.last_refusal
+    if model is None:
+        if refusal is None:
+            raise APIError(503, "no_model", "no model is loaded: train one with `riskloop run`")
+        raise APIError(
+            503, "model_refused", f"no model is loaded: the registered model was refused: {refusal}"
+        )
+    answer = {"status": "ready", "model_name": model.name, "model_version": model.version}
+    return answer if refusal is None else {**answer, "refused": refusal}
 
 
 # the scrape: anyone on loopback, any valid credential beyond it
