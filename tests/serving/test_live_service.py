@@ -24,7 +24,8 @@ from tests.serving._live import free_port, serve_in_thread
 from tests.serving.test_api import APPLICANT
 
 pytestmark = pytest.mark.slow
-TOKEN = "fuzz-admin-token"
+TOKEN = "fuzz-admin-token-of-32-bytes-or-more"  # every role
+AS_ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 BIN = Path(sys.executable).parent
 
 # 413 is how this API refuses a batch over its row cap (the issue asks for it), so it counts as
@@ -52,7 +53,8 @@ def test_openapi_fuzzer_finds_no_server_error_and_no_schema_violation(credit_sco
         ModelHolder(model),
         store,
         load_model=lambda: model,
-        config=ServiceConfig(admin_token=TOKEN, max_batch_rows=20),
+        # schemathesis sends requests without the key on purpose (401 expected): no throttle
+        config=ServiceConfig(admin_token=TOKEN, max_batch_rows=20, auth_failure_limit=10**9),
     )
     config = tmp_path / "schemathesis.toml"
     config.write_text(SCHEMATHESIS_CONFIG)
@@ -82,7 +84,7 @@ def test_openapi_fuzzer_finds_no_server_error_and_no_schema_violation(credit_sco
             timeout=300,
             cwd=tmp_path,
         )
-        metrics = httpx.get(f"{url}/metrics").text
+        metrics = httpx.get(f"{url}/metrics", headers=AS_ADMIN).text
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert _total_requests(metrics) >= 1000, output[-2000:]
@@ -112,6 +114,7 @@ def test_every_acknowledged_score_survives_kill_9(trained_project, tmp_path):
         **trained_project.env(),
         "RISKLOOP_DATABASE_URL": db_url,
         "RISKLOOP_RELOAD_INTERVAL_S": "0",
+        "RISKLOOP_ADMIN_TOKEN": TOKEN,
     }
     port = free_port()
     server = subprocess.Popen(
@@ -131,7 +134,7 @@ def test_every_acknowledged_score_survives_kill_9(trained_project, tmp_path):
         _wait_ready(url, server)
 
         def client(worker: int) -> None:
-            with httpx.Client(timeout=5) as http:
+            with httpx.Client(timeout=5, headers=AS_ADMIN) as http:
                 for i in range(100_000):
                     if stop.is_set():
                         return
@@ -215,7 +218,7 @@ def test_hot_swap_under_load_never_fails_or_mixes_versions(trained_project, tmp_
     with serve_in_thread(app, ready_path="/ready") as url:
 
         def client(worker: int) -> None:
-            with httpx.Client(timeout=10) as http:
+            with httpx.Client(timeout=10, headers=AS_ADMIN) as http:
                 while not stop.is_set():
                     response = http.post(f"{url}/v1/score", json=APPLICANT)
                     body = response.json()

@@ -51,12 +51,19 @@ def ready(
     return answer if refusal is None else {**answer, "refused": refusal}
 
 
-# the scrape: anyone on loopback, any valid credential beyond it
+# the scrape: anyone on loopback, any valid credential beyond it. Its refusals are JSON like
+# every error, not the text/plain of the metrics themselves: say so in the document.
+_REFUSALS = {
+    code: {**doc, "content": {"application/json": {}}}
+    for code, doc in documented_errors(401, 429).items()
+}
+
+
 @router.get(
     "/metrics",
     response_class=PlainTextResponse,
     dependencies=[Depends(Requires(public_on_loopback=True))],
-    responses=documented_errors(401, 429),
+    responses=_REFUSALS,
 )
 def prometheus_metrics(metrics: ServiceMetrics = Depends(get_metrics)) -> Response:
     """Prometheus metrics: requests and latency by route and status, score distribution,
