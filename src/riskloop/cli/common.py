@@ -43,6 +43,13 @@ def build_settings(scenario: Path | None = None) -> Settings:
     return settings
 
 
+def cli_actor() -> str:
+    """Who runs the command, as audit events record it: ``cli:<os user>``."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as an error (no traceback) and end the command with exit ``code``."""
     err.print(f"[bold red]error:[/] {message}", highlight=False)

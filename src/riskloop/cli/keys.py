@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from riskloop.cli.common import build_settings, fail
+from riskloop.cli.common import build_settings, cli_actor, fail
 from riskloop.cli.render import console
 
 if TYPE_CHECKING:
@@ -25,11 +24,6 @@ KEY_CREATED, KEY_REVOKED = "api_key_created", "api_key_revoked"
 _DURATION = re.compile(r"^(\d+)([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-
-
-def cli_actor() -> str:
-    """Who runs the command, as audit events record it."""
-    return f"cli:{getpass.getuser()}"
 
 
 def parse_expiry(text: str) -> timedelta:

@@ -16,6 +16,7 @@ from riskloop.cli.common import (
     ScenarioOption,
     build_settings,
     clear_pipeline_errors,
+    cli_actor,
     fail,
     load_retraining_config_or_fail,
     load_scenario_or_fail,
@@ -131,7 +132,9 @@ def promote(
     name = load_scenario_or_fail(settings).model_name
     with loop_store(settings) as store:
         try:
-            previous = promote_version(name, version, store, reason=f"by hand: {reason}")
+            previous = promote_version(
+                name, version, store, reason=f"by hand: {reason}", actor=cli_actor()
+            )
         except RegistryError as error:
             fail(f"cannot promote {name} version {version}: {error}")
     console.print(f"{name}: champion is version {version} (was {previous}).")
@@ -149,7 +152,7 @@ def rollback(
     name = load_scenario_or_fail(settings).model_name
     with loop_store(settings) as store:
         try:
-            version = roll_back(name, store, reason=reason)
+            version = roll_back(name, store, reason=reason, actor=cli_actor())
         except RollbackError as error:
             fail(str(error))
     console.print(f"{name}: rolled back; champion is version {version}.")

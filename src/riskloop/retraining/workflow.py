@@ -384,11 +384,13 @@ def promote_version(
     reason: str,
     event: str = "promoted",
     record_previous: bool = True,
+    actor: str | None = None,
 ) -> str | None:
     """Make ``version`` the champion; returns the version it replaced.
 
     Everything is recorded before the one write that moves the alias (see the module
     docstring); ``record_previous`` False (a rollback) keeps the version's own history.
+    ``actor`` is who asked (``cli:<os user>``, an API caller's name); None: the loop itself.
     """
     audit = MonitoringStore(store.engine)
     registry.get_version(model_name, version)  # fails clearly when the version does not exist
@@ -400,18 +402,24 @@ def promote_version(
     if record_previous and previous is not None and PREVIOUS_CHAMPION_TAG not in tags:
         registry.set_version_tags(model_name, version, {PREVIOUS_CHAMPION_TAG: previous})
     payload = {"model_name": model_name, "version": version, "previous": previous, "reason": reason}
-    audit.record_audit_event(f"{event}_started", payload)
+    audit.record_audit_event(f"{event}_started", payload, actor=actor)
     registry.set_alias(model_name, version, registry.CHAMPION)  # the commit point
-    audit.record_audit_event(event, payload)
+    audit.record_audit_event(event, payload, actor=actor)
     challenger = registry.version_for_alias(model_name, CHALLENGER)
     if challenger is not None and challenger.version == version:
         registry.delete_alias(model_name, CHALLENGER)
     return previous
 
 
-def rollback(model_name: str, store: PredictionStore, reason: str = "manual rollback") -> str:
+def rollback(
+    model_name: str,
+    store: PredictionStore,
+    reason: str = "manual rollback",
+    actor: str | None = None,
+) -> str:
     """Move the champion back to the version it replaced (its ``previous_champion`` tag, set
-    when it was first promoted); returns the version that is champion now."""
+    when it was first promoted), recorded as done by ``actor``; returns the version that is
+    champion now."""
     current = registry.version_for_alias(model_name, registry.CHAMPION)
     if current is None:
         raise RollbackError(f"{model_name} has no champion, so there is nothing to roll back")
@@ -428,6 +436,7 @@ def rollback(model_name: str, store: PredictionStore, reason: str = "manual roll
         store,
         reason=f"{reason} (from version {current.version})",
         event="rolled_back",
+        actor=actor,
         record_previous=False,
     )
     return previous
