@@ -21,6 +21,7 @@ from riskloop.serving.auth import (
 )
 from riskloop.serving.identity import InvalidCredential, Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
+from riskloop.serving.routes.admin import RELOAD_EVENT
 from riskloop.settings import Settings
 from riskloop.store import ApiKeyStore, PredictionStore
 from tests.credentials import api_key, bearer
@@ -122,3 +123,21 @@ def test_a_short_admin_token_is_refused_at_start_without_echoing_it():
         Settings(admin_token="too-short-a-secret")
     assert "received 18" in str(error.value)
     assert Settings(admin_token=ADMIN_TOKEN).admin_token.get_secret_value() == ADMIN_TOKEN
+
+
+def test_a_reload_is_an_audit_event_naming_the_caller(credit_scorer, store):
+    holder = ModelHolder(LoadedModel(credit_scorer, name="credit-risk", version="7"))
+    newer = LoadedModel(credit_scorer, name="credit-risk", version="8")
+    app = create_app(holder, store, load_model=lambda: newer)
+    ops = api_key(store, Role.ADMIN, name="ops")
+    with TestClient(app) as client:
+        assert client.post("/v1/admin/reload", headers=bearer(ops)).json()["changed"] is True
+        (event,) = store.monitoring.audit_events(RELOAD_EVENT)
+    assert event["actor"] == "key:ops"
+    assert event["payload"] == {
+        "result": "ok",
+        "changed": True,
+        "model_name": "credit-risk",
+        "model_version": "8",
+        "previous_version": "7",
+    }
