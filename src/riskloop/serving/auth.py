@@ -315,6 +315,6 @@ def route_roles(app: FastAPI) -> dict[tuple[str, str], list[Access]]:
                 if dependency.dependency.public_on_loopback:
                     declared.append("public on loopback")
                 declared.append(dependency.dependency.allowed)
-        for method in sorted(route.methods):
-            table[(method, route.path)] = declared
+        for method in sorted(route.methods or ()):
+            table[(method, str(route.path))] = declared
     return table
