@@ -215,6 +215,21 @@ def test_api_outcomes_count_only_once_checked(store, applicants):
     assert honest.accepted and _checked(store) == {f"a{i}" for i in range(200, 400)}
 
 
+def test_api_outcomes_are_judged_per_caller(store, applicants):
+    """One caller's lies do not hide among another's honest outcomes, nor spoil them."""
+    _, _, bad = applicants
+    received = DECIDED + timedelta(days=60)
+    for i in range(300):
+        liar = i % 2 == 0
+        outcome = 1 - bad[i] if liar else bad[i]
+        store.add_label(
+            f"a{i}", int(outcome), received, source="api:" + ("liar" if liar else "bank")
+        )
+    results = {r.source: r for r in check_pending_outcomes(store, CHECKS)}
+    assert results["api:bank"].accepted and not results["api:liar"].accepted
+    assert _checked(store) == {f"a{i}" for i in range(1, 300, 2)}
+
+
 def test_a_person_releases_a_batch_and_its_outcomes_then_count(store, applicants, tmp_path):
     _, _, bad = applicants
     ids = np.arange(300)

@@ -135,6 +135,8 @@ def test_feedback_stores_the_outcome_once(client, store):
     assert response.status_code == 200, response.text
     label = store.get_label("loan-9")
     assert label["outcome"] == 1
+    # evidence from this caller, unchecked until its outcomes pass the label checks
+    assert label["status"] == "unchecked" and label["source"].startswith("api:")
     assert label["observed_at"].replace(tzinfo=UTC) == datetime(2026, 3, 1, tzinfo=UTC)
     duplicate = client.post("/v1/feedback", json={"application_id": "loan-9", "outcome": 0})
     assert _error(duplicate, 409)["code"] == "duplicate_outcome"

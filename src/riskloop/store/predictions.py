@@ -173,8 +173,11 @@ class PredictionStore:
         outcome: int,
         received_at: datetime,
         observed_at: datetime | None = None,
+        source: str | None = None,
     ) -> None:
-        """Store the observed outcome (1 = the risky outcome) of a scored application.
+        """Store the observed outcome (1 = the risky outcome) of a scored application, as
+        "unchecked" evidence from ``source`` (e.g. ``api:<caller>``): the label checks group
+        unchecked outcomes by source (docs/retraining.md).
 
         Raises
         ------
@@ -188,6 +191,7 @@ class PredictionStore:
             "outcome": int(outcome),
             "observed_at": observed_at,
             "received_at": received_at,
+            "source": None if source is None else source[:500],
         }
         try:
             with self.engine.begin() as connection:

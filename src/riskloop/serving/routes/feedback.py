@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends
 
-from riskloop.serving.auth import Requires
+from riskloop.serving.auth import Requires, caller
 from riskloop.serving.dependencies import get_store, json_body
 from riskloop.serving.errors import APIError, documented_errors, validate_json
-from riskloop.serving.identity import Role
+from riskloop.serving.identity import Principal, Role
 from riskloop.serving.schemas import FeedbackRequest, FeedbackResponse
 from riskloop.store import DuplicateLabelError, PredictionStore, UnknownApplicationError
 
@@ -32,15 +32,25 @@ router = APIRouter(
     },
 )
 def feedback(
-    body: bytes = Depends(json_body), store: PredictionStore = Depends(get_store)
+    body: bytes = Depends(json_body),
+    store: PredictionStore = Depends(get_store),
+    who: Principal = Depends(caller),
 ) -> FeedbackResponse:
     """Record the observed outcome of a scored application (in credit, months later).
-    An unknown application_id is 404; a second outcome for the same one is 409."""
+    An unknown application_id is 404; a second outcome for the same one is 409. The outcome is
+    stored unchecked: it trains or judges a model only once the caller's outcomes pass the label
+    checks as a batch, or a person releases them (docs/retraining.md)."""
     # parsed here, not by FastAPI, so a bad body is named like on the scoring routes
     outcome = validate_json(FeedbackRequest, body, "an outcome")
     received_at = datetime.now(UTC)
     try:
-        store.add_label(outcome.application_id, outcome.outcome, received_at, outcome.observed_at)
+        store.add_label(
+            outcome.application_id,
+            outcome.outcome,
+            received_at,
+            outcome.observed_at,
+            source=f"api:{who.name}",
+        )
     except UnknownApplicationError:
         raise APIError(
             404,
