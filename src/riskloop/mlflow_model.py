@@ -63,10 +63,6 @@ def _load_pyfunc(data_path: str, model_config: Any = None) -> ScorerModel:
         Unsigned, untrusted key, bad signature, or a file missing, added or changed (named).
     """
     scorer_dir = Path(data_path)
-    model_dir = scorer_dir.parents[1]
-    provenance.verify_model(model_dir, _trust().trusted_keys())
-    if scorer_dir.resolve() != (model_dir / registry.SCORER_DATA).resolve():
-        raise provenance.ManifestMismatchError(
-            f"MLmodel points the loader at {data_path}, not at {registry.SCORER_DATA}"
-        )
+    # MLflow passes <model>/data/scorer (registry.SCORER_DATA); the model folder is two up
+    provenance.verify_model(scorer_dir.parents[1], _trust().trusted_keys())
     return ScorerModel(Scorer.load(scorer_dir))
