@@ -52,6 +52,7 @@ def test_every_table_is_defined_on_the_one_metadata():
         "audit_events",
         "quarantined_batches",
         "shadow_predictions",
+        "api_keys",
     }
 
 
