@@ -116,6 +116,14 @@ def test_an_implausible_batch_is_quarantined_whole_with_its_evidence(
     assert event["payload"]["evidence"]["tests"][0]["segment"] == "overall"
 
 
+def test_a_small_file_of_lies_is_caught_too(store, applicants):
+    _, _, bad = applicants
+    ids = np.arange(20)  # fewer than min_rows: too few for segments, not for the overall test
+    result = ingest_feedback(store, _rows(ids, 1 - bad[ids]), "small.csv", checks=CHECKS)
+    assert not result.accepted
+    assert [t["segment"] for t in result.evidence["tests"]] == ["overall"]
+
+
 def test_the_segment_flip_is_invisible_overall_but_caught_in_its_segment(applicants):
     inputs, probability, bad = applicants
     n = 300  # one batch: 80 freelancers among them

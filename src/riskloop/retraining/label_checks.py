@@ -10,10 +10,10 @@ distribution with mean ``E = Σ p_i`` and variance ``V = Σ p_i (1 − p_i)``. A
     z = max(0, |O − E| − tolerance · n) / √V ,     p = 1 − Φ(z)   (normal approximation)
 
 and the batch fails when ``p < alpha / m``, with ``m`` the number of tests run on the batch (the
-overall one and one per segment with at least ``min_rows`` rows: Bonferroni, so ``alpha`` is
-the chance that an honest batch is quarantined). Segments are the values of the configured
-input columns (by default every categorical input), so flipping the outcomes of one segment
-alone is caught even when the overall rate barely moves.
+overall one, run on any batch, and one per segment with at least ``min_rows`` rows: Bonferroni,
+so ``alpha`` is the chance that an honest batch is quarantined). Segments are the values of
+the configured input columns (by default every categorical input), so flipping the outcomes of
+one segment alone is caught even when the overall rate barely moves.
 
 Outcome maturity: an outcome observed sooner than ``min_maturity_days`` after the decision is
 not yet a final outcome (a loan cannot have been repaid a week after it was granted); such rows
@@ -161,8 +161,10 @@ def check_batch(batch: pd.DataFrame, checks: LabelChecksSpec) -> BatchEvidence:
         min_maturity_days=checks.min_maturity_days,
     )
     mature = batch.loc[~immature].reset_index(drop=True)
-    if len(mature) < checks.min_rows:
+    if mature.empty:
         return evidence
+    # the overall test runs on any batch (a file of 20 flipped outcomes is caught); segments
+    # need min_rows each, where the normal approximation holds
     y = mature["outcome"].to_numpy(dtype=np.float64)
     p = mature["probability"].to_numpy(dtype=np.float64)
     inputs = pd.DataFrame.from_records(mature["inputs"].tolist())
