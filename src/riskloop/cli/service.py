@@ -31,6 +31,7 @@ def serve(
     from riskloop import registry
     from riskloop.serving.app import ServiceConfig, create_app
     from riskloop.serving.loading import (
+        champion_identity,
         champion_version,
         load_model_version,
         load_registered_model,
@@ -44,6 +45,7 @@ def serve(
     model_name = load_scenario_or_fail(settings).model_name
     alias = settings.model_alias
     registry.configure(settings.resolved_tracking_uri)
+    registry.configure_trust(settings.model_trust())  # keys and artifact roots models need
     settings.path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     store = PredictionStore(
         settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
@@ -54,7 +56,7 @@ def serve(
         ModelHolder(),
         store,
         load_model=lambda: load_registered_model(model_name, alias),
-        champion_version=lambda: champion_version(model_name, alias),
+        champion_version=lambda: champion_identity(model_name, alias),
         load_version=lambda version: load_model_version(model_name, version),
         load_shadow=lambda shadow_alias: load_registered_model(model_name, shadow_alias),
         shadow_version=lambda shadow_alias: champion_version(model_name, shadow_alias),
