@@ -332,3 +332,29 @@ def test_a_killed_retrain_is_repaired_at_the_next_start(recession):
         assert audit.audit_events()[-1]["kind"] == "promoted"
         assert recover_interrupted(audit, name, scenario.name) == []  # nothing left to repair
         store.dispose()
+
+
+def test_outcomes_went_through_the_feedback_route_and_auc_is_the_monitors(recession):
+    """The simulated origination system posts outcomes to POST /v1/feedback with its own key,
+    and the timeline's realised AUC is the monitor's stored figure."""
+    from sqlalchemy import select
+
+    from riskloop.store.tables import labels
+
+    timeline, work_dir, scenario = recession
+    store = PredictionStore(f"sqlite:///{work_dir / 'predictions.db'}")
+    with store.engine.connect() as connection:
+        sources = set(connection.execute(select(labels.c.source)).scalars())
+    # the API names who sent each outcome: the simulator's key ("simulator window N" before)
+    assert sources == {"api:key:simulator"}
+    assert len(store.labelled_predictions()) == ROWS * (WINDOWS - 1)  # the last is still due
+    stored = {
+        (r["model_version"], r["window_id"]): r["value"]
+        for r in store.monitoring.results(scenario.model_name, None, ["realised_auc"])
+    }
+    measured = [w for w in timeline.windows if w["realised_auc"] is not None]
+    assert len(measured) >= WINDOWS - 2 and timeline.windows[-1]["realised_auc"] is None
+    for w in measured:
+        key = (w["model_version"], f"count:{ROWS}:#{w['window']}")
+        assert w["realised_auc"] == stored[key]
+    store.dispose()

@@ -45,11 +45,11 @@ from riskloop.evaluation.metrics import classification_metrics
 from riskloop.monitoring.config import MonitorConfig, WindowSpec
 from riskloop.monitoring.monitor import run_monitor
 from riskloop.retraining.config import RetrainingConfig
-from riskloop.retraining.feedback import ingest_feedback
 from riskloop.retraining.policy import NotEnoughOutcomesError, TrainingData
 from riskloop.retraining.workflow import retrain_challenger, train_challenger
-from riskloop.store import ApiKeyStore, PredictionStore
+from riskloop.store import ApiKeyStore, PredictionStore, RetrainingStore
 
+FEEDBACK_WORKERS = 8  # outcomes are posted one per request, this many at a time
 SOURCE = "_pool_row"  # which held-out applicant a simulated row was drawn from
 EARLY_SHARE = 0.7
 
@@ -93,6 +93,61 @@ def isolated_workspace(work_dir: Path) -> Iterator[dict[str, Any]]:
         yield registry.workspace_params(tracking_uri, work_dir / "mlartifacts")
     finally:
         registry.configure(previous)
+
+
+@contextlib.contextmanager
+def served_on_loopback(app: Any, timeout_s: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a thread on a free loopback port, as ``riskloop serve``
+    would; yields its URL once ``GET /health`` answers, stops it afterwards."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="simulated-service", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
+                    break
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the simulated service did not answer GET {url}/health within {timeout_s:g} s"
+                )
+            time.sleep(0.05)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def send_outcomes(client: Any, rows: list[dict[str, Any]], headers: dict[str, str]) -> None:
+    """POST each outcome to ``/v1/feedback`` as an origination system would, ``FEEDBACK_WORKERS``
+    requests at a time; raises naming the first refusal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(FEEDBACK_WORKERS) as pool:
+        answers = list(
+            pool.map(lambda row: client.post("/v1/feedback", json=row, headers=headers), rows)
+        )
+    refused = [(row, a) for row, a in zip(rows, answers, strict=True) if a.status_code != 200]
+    if refused:
+        row, answer = refused[0]
+        raise RuntimeError(
+            f"the service refused {len(refused)} of {len(rows)} outcomes; the first,"
+            f" {row['application_id']}: HTTP {answer.status_code} {answer.text[:300]}"
+        )
 
 
 def fired_triggers(run: Any) -> list[str]:
@@ -192,7 +247,7 @@ def _run(
     retrain_on: set[str] | None,
     say: Callable[[str], None],
 ) -> Timeline:
-    from fastapi.testclient import TestClient
+    import httpx
 
     from riskloop.pipelines.runner import run_pipeline
     from riskloop.serving.app import ServiceConfig, create_app
@@ -253,11 +308,17 @@ def _run(
 
     promoted_at: int | None = None
     cursor = 0
-    with TestClient(app) as client:
+    with served_on_loopback(app) as url, httpx.Client(base_url=url, timeout=120) as client:
         headers = {"Authorization": f"Bearer {token}"}  # the admin token: reloads
         # the simulated origination system scores (and would post outcomes) with its own key
         scoring_key = ApiKeyStore(store.engine).create("simulator", ["scorer", "outcomes"]).key
         scoring = {"Authorization": f"Bearer {scoring_key}"}
+
+        def reload(version: str) -> None:
+            answer = client.post("/v1/admin/reload", headers=headers)
+            if answer.status_code != 200:
+                raise RuntimeError(f"the service did not reload version {version}: {answer.text}")
+
         for window in range(n_windows):
             # ---- draw and drift this window's applicants
             if promoted_at is None:
@@ -300,12 +361,14 @@ def _run(
             # ---- outcomes of an earlier window arrive
             due = window - spec.feedback_delay
             if due in outcomes:
-                # the simulator knows the true outcomes: structural rules only (checks=None)
-                result = ingest_feedback(
-                    store, outcomes.pop(due), f"simulator window {due}", checks=None
+                arrived = outcomes.pop(due)
+                send_outcomes(client, arrived, scoring)
+                # simulated time: outcomes arrive seconds after their decisions, so maturity
+                # cannot be checked; they are the truth, accepted as such (structural rules
+                # were applied by the API)
+                RetrainingStore(store.engine).set_label_status(
+                    [row["application_id"] for row in arrived], "accepted"
                 )
-                if not result.accepted:
-                    raise RuntimeError(result.describe())
             # ---- the monitor, and a retrain when a trigger fires
             version = results[0]["model_version"]
             if version not in scorers:
@@ -348,7 +411,7 @@ def _run(
                         work_dir=folder / f"retrain-{window:03d}",
                         trigger=",".join(alerts),
                         train=train,
-                        on_promoted=lambda v: client.post("/v1/admin/reload", headers=headers),
+                        on_promoted=reload,
                     )
                 except NotEnoughOutcomesError as error:
                     record["gate"] = f"no retrain: {error}"
@@ -371,6 +434,7 @@ def _run(
                         f" {'promoted' if outcome.promoted else 'refused'} — {outcome.reason}"
                     )
             timeline.windows.append(record)
+    monitored_auc(timeline, store, name, monitor.window_prefix)
     _realised(timeline, pd.concat(served, ignore_index=True), old_champion, scenario, drift)
     after = pd.concat(served, ignore_index=True)
     timeline.after_rows = after.loc[after["after_promotion"], SOURCE].astype(int).tolist()
@@ -396,13 +460,26 @@ def _json_value(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def monitored_auc(timeline: Timeline, store: PredictionStore, name: str, prefix: str) -> None:
+    """Each window's ``realised_auc`` as the monitor measured it for the version that served
+    it (its stored result for monitor window ``#w``, one per simulated window): None where the
+    monitor never had the outcomes — the last windows, whose outcomes were still due, and a
+    window whose outcomes arrived after its model was replaced."""
+    stored = {
+        (row["model_version"], row["window_id"]): row["value"]
+        for row in store.monitoring.results(name, None, ["realised_auc"], prefix)
+    }
+    for record in timeline.windows:
+        key = (record["model_version"], f"{prefix}#{record['window']}")
+        record["realised_auc"] = stored.get(key)
+
+
 def _realised(
     timeline: Timeline, served: pd.DataFrame, old_champion: Any, scenario: Scenario, drift: str
 ) -> None:
-    """Per-window realised AUC of the served model, and the before/after comparison."""
-    for record in timeline.windows:
-        rows = served[served["window"] == record["window"]]
-        record["realised_auc"] = _auc(rows["outcome"].to_numpy(), rows["probability"].to_numpy())
+    """The before/after comparison: the old champion's and the promoted model's AUC on the
+    same post-shift, post-promotion rows (the old champion never scored them, so the monitor
+    has no figure for it there: the simulator computes both the same way)."""
     onset = timeline.onset_window or 0
     shifted = served[served["window"] >= onset]
     after = shifted[shifted["after_promotion"]]
