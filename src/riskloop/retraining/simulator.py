@@ -1,15 +1,17 @@
-"""The drift simulator: the whole loop, in time order, against a live in-process service.
+"""The drift simulator: the whole loop, in time order, against the service over HTTP.
 
 ``riskloop simulate --drift KIND`` (see docs/retraining.md):
 
 1. in a workspace of its own (tracking database, artifacts, prediction log — the project's are
    never touched) it trains a first champion on the scenario's data with the simulation budget;
-2. it starts the scoring API (``create_app`` with the registry loader, an admin token for hot
-   swaps) and sends it ``windows`` windows of held-out applicants (the pipeline's validation and
-   test splits, which no model was fitted on), each drawn at random and drifted with
-   :func:`riskloop.data.synthetic_drift.apply_drift` from ``scenario.drift.onset_window`` on;
-3. the outcomes of window ``w`` arrive as one feedback batch after ``feedback_delay`` windows
-   (:func:`riskloop.retraining.feedback.ingest_feedback`);
+2. it serves the scoring API on a free loopback port (``create_app`` with the registry
+   loader, uvicorn in a thread; an admin token for hot swaps, an API key for the simulated
+   origination system) and sends it ``windows`` windows of held-out applicants (the
+   pipeline's validation and test splits, which no model was fitted on), each drawn at random
+   and drifted with :func:`riskloop.data.synthetic_drift.apply_drift` from
+   ``scenario.drift.onset_window`` on;
+3. the outcomes of window ``w`` arrive after ``feedback_delay`` windows, one
+   ``POST /v1/feedback`` each, ``FEEDBACK_WORKERS`` at a time;
 4. after each window it runs the monitor (:func:`riskloop.monitoring.monitor.run_monitor`) with
    one monitor window per simulated window; when a retrain trigger fires (and the last retrain
    is more than ``cooldown_windows`` ago) it runs the retraining workflow, which promotes (the
@@ -17,7 +19,9 @@
 
 Honest before/after: the held-out applicants are split once into an *early* pool (70 %) and a
 *late* pool (30 %). Windows draw from the early pool until the first promotion and from the late
-pool after it, so no applicant the challenger trained on is ever used to measure it.
+pool after it, so no applicant the challenger trained on is ever used to measure it; the
+challengers' reference rows are the first champion's training split (``Timeline.rows_used``).
+Each window's realised AUC is the monitor's own stored figure.
 ``auc_before`` is the old champion's realised AUC and ``auc_after`` the promoted model's, on the
 same post-shift, post-promotion rows. Without a promotion ``auc_before`` is the champion's AUC on
 the post-onset rows and ``auc_after`` is None.
