@@ -275,3 +275,33 @@ def test_an_integrity_refusal_keeps_the_model_in_service_and_says_why(credit_sco
     offered["model"] = _model(credit_scorer, "8")
     asyncio.run(reloader.reload())
     assert holder.current.version == "8" and reloader.last_refusal is None
+
+
+def test_a_refused_model_is_not_loaded_again_until_the_registry_offers_another(credit_scorer):
+    from riskloop.provenance import UnknownKeyError
+
+    offered = {"identity": ("8", "a" * 64)}
+    loads: list[tuple[str, str]] = []
+
+    def load() -> LoadedModel:
+        loads.append(offered["identity"])
+        if offered["identity"][1] == "a" * 64:
+            raise UnknownKeyError(
+                "the model is signed by key 0123456789abcdef, which is not trusted"
+            )
+        version, digest = offered["identity"]
+        return LoadedModel(
+            credit_scorer, name="credit-risk", version=version, content_digest=digest
+        )
+
+    holder = ModelHolder(_model(credit_scorer, "7"))
+    reloader = ModelReloader(
+        holder, ServiceMetrics(), load_model=load, champion_version=lambda: offered["identity"]
+    )
+    asyncio.run(reloader.check())
+    asyncio.run(reloader.check())
+    assert loads == [("8", "a" * 64)] and holder.current.version == "7"  # tried once
+    assert "not trusted" in reloader.last_refusal
+    offered["identity"] = ("8", "b" * 64)  # re-signed by a trusted key
+    asyncio.run(reloader.check())
+    assert holder.current.content_digest == "b" * 64 and reloader.last_refusal is None

@@ -83,6 +83,9 @@ class ModelReloader:
         # why the last model offered was refused (signature, manifest, artifact root), until a
         # model loads; what /ready shows
         self.last_refusal: str | None = None
+        # what the periodic check found when that refusal happened: not loaded again (nor
+        # logged again) until the registry offers something else; the admin reload still tries
+        self._refused: str | tuple[str, str] | None = None
 
     def load_and_warm(self) -> LoadedModel | None:
         """Load the champion and score one typical applicant with it (raises if it cannot); a
@@ -91,6 +94,9 @@ class ModelReloader:
             loaded = self.load_model() if self.load_model is not None else None
         except ProvenanceError as error:
             self.last_refusal = str(error)
+            raise
+        except Exception:
+            self.last_refusal = None  # failed for another reason (the registry is down, say)
             raise
         if loaded is not None:
             loaded.warm_up()
@@ -135,7 +141,10 @@ class ModelReloader:
                 loaded = await run_in_threadpool(self.load_and_warm)
             except Exception as error:
                 self.metrics.reloads.labels(result="failed").inc()
-                log.exception("reloading the champion failed; still serving the old model")
+                if isinstance(error, ProvenanceError):  # a refusal, not a fault: no traceback
+                    log.error("refused the champion: %s; still serving the old model", error)
+                else:
+                    log.exception("reloading the champion failed; still serving the old model")
                 raise ReloadError(
                     "reload_failed",
                     f"could not load the champion ({type(error).__name__}: {error});"
@@ -182,13 +191,18 @@ class ModelReloader:
         try:
             if self.before_check is not None:
                 await run_in_threadpool(self.before_check)
+            found = None
             if self.champion_version is not None:
                 found = await run_in_threadpool(self.champion_version)
                 current = self.holder.current
                 if found is None or (current is not None and _is_model(current, found)):
                     return
+                if found == self._refused:
+                    return
             await self.reload()
         except ReloadError as error:
+            if self.last_refusal is not None:
+                self._refused = found
             log.warning("periodic champion check: %s", error.message)
         except Exception:
             log.exception("periodic champion check failed; will try again")
