@@ -37,6 +37,7 @@ def serve(
         load_registered_model,
     )
     from riskloop.serving.model_holder import ModelHolder
+    from riskloop.serving.server import server_config
     from riskloop.store import ApiKeyStore, PredictionStore
 
     settings = build_settings(scenario)
@@ -77,9 +78,15 @@ def serve(
         console.print(f"UI:   http://127.0.0.1:{ui_port or settings.ui_port}")
     console.print(f"Prediction log: {settings.resolved_database_url}")
     try:
-        uvicorn.run(
-            application, host=settings.api_host, port=settings.api_port, log_level="warning"
+        # uvicorn with deadlines on request headers and bodies (slow clients cannot hold it)
+        server_settings = server_config(
+            application,
+            settings.api_host,
+            settings.api_port,
+            header_timeout_s=settings.header_timeout_s,
+            body_timeout_s=settings.body_timeout_s,
         )
+        uvicorn.Server(server_settings).run()
     finally:
         if ui_process:
             ui_process.terminate()
