@@ -25,6 +25,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 from riskloop.serving.app import create_app
+from riskloop.serving.auth import FAILURE_REASONS
 from riskloop.serving.identity import InvalidCredential, Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.oidc import OIDCTokenVerifier, roles_from_claims
@@ -279,6 +280,7 @@ def test_an_unreachable_issuer_is_reported_as_unavailable():
     with pytest.raises(InvalidCredential, match="could not be asked") as refused:
         verifier.verify(token)
     assert refused.value.reason == "unavailable"
+    assert refused.value.reason in FAILURE_REASONS, "the failure metric's bounded label"
 
 
 def test_a_discovery_document_for_another_issuer_is_refused(provider, rsa_key):
