@@ -101,9 +101,9 @@ def test_signed_model_verifies_and_gives_its_content_digest(model_copy, keys):
     digest = provenance.verify_model(model_copy, trusted(keys["current"]))
     import hashlib
 
-    assert (
-        digest == hashlib.sha256((model_copy / provenance.MANIFEST_FILE).read_bytes()).hexdigest()
-    )
+    manifest = hashlib.sha256((model_copy / provenance.MANIFEST_FILE).read_bytes()).digest()
+    signature = hashlib.sha256((model_copy / provenance.SIGNATURE_FILE).read_bytes()).digest()
+    assert digest == hashlib.sha256(manifest + signature).hexdigest()
 
 
 def test_unsigned_model_is_refused(model_copy, keys):
@@ -181,9 +181,12 @@ def test_a_removed_file_is_refused_and_named(model_copy, keys):
 
 
 def test_rotation_old_key_still_trusted_then_retired(model_copy, keys):
+    by_current = provenance.verify_model(model_copy, trusted(keys["current"]))
     provenance.sign_model(model_copy, keys["old"])
     both = trusted(keys["current"], keys["old"])
-    provenance.verify_model(model_copy, both)  # signed by the older key, both trusted: loads
+    # signed by the older key, both trusted: loads; same files, another signature: the content
+    # digest moves, so a service notices a model re-signed in place
+    assert provenance.verify_model(model_copy, both) != by_current
     with pytest.raises(provenance.UnknownKeyError, match=keys["old"].key_id):
         provenance.verify_model(model_copy, trusted(keys["current"]))  # older key retired
 

@@ -257,7 +257,7 @@ def sign_model(model_dir: Path, signing_key: SigningKey) -> str:
     Returns
     -------
     str
-        SHA-256 of the manifest's bytes: the model's content digest.
+        The model's content digest (:func:`content_digest`).
     """
     manifest = canonical_json(build_manifest(model_dir))
     signature = {
@@ -268,7 +268,15 @@ def sign_model(model_dir: Path, signing_key: SigningKey) -> str:
     }
     (model_dir / MANIFEST_FILE).write_bytes(manifest)
     (model_dir / SIGNATURE_FILE).write_bytes(canonical_json(signature))
-    return hashlib.sha256(manifest).hexdigest()
+    return content_digest(manifest, canonical_json(signature))
+
+
+def content_digest(manifest: bytes, signature: bytes) -> str:
+    """SHA-256 over the manifest's and the signature's bytes: what reload compares. Both count,
+    so a model re-signed in place by another key (same files) is noticed too."""
+    return hashlib.sha256(
+        hashlib.sha256(manifest).digest() + hashlib.sha256(signature).digest()
+    ).hexdigest()
 
 
 def verify_model(model_dir: Path, trusted_keys: Mapping[str, Ed25519PublicKey]) -> str:
@@ -284,7 +292,7 @@ def verify_model(model_dir: Path, trusted_keys: Mapping[str, Ed25519PublicKey]) 
     Returns
     -------
     str
-        SHA-256 of the manifest's bytes (the content digest reload compares).
+        The content digest (:func:`content_digest`) reload compares.
 
     Raises
     ------
@@ -319,7 +327,7 @@ def verify_model(model_dir: Path, trusted_keys: Mapping[str, Ed25519PublicKey]) 
             " (the manifest or the signature was changed); refusing to load it"
         ) from None
     _check_files(model_dir, json.loads(manifest_bytes))
-    return hashlib.sha256(manifest_bytes).hexdigest()
+    return content_digest(manifest_bytes, signature_path.read_bytes())
 
 
 def _read_signature(path: Path) -> dict[str, Any]:

@@ -22,7 +22,6 @@ another tracking store with :func:`workspace_params`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import subprocess
@@ -585,21 +584,27 @@ def download_verified(
 
 
 def content_digest(model_name: str, version: str, trust: ModelTrust | None = None) -> str:
-    """SHA-256 of the version's stored manifest: the cheap check for a model changed in place
-    (one small file is downloaded, from inside the trusted roots; nothing is verified — a load
-    verifies). An artifact without a manifest gives ``"unsigned"``."""
+    """The content digest of the version's stored manifest and signature
+    (:func:`riskloop.provenance.content_digest`): the cheap check for a model changed in place
+    (two small files are downloaded, from inside the trusted roots; nothing is verified — a load
+    verifies). An artifact without them gives ``"unsigned"``."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     uri = artifact_location(model_name, version, trust or configured_trust())
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            manifest = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{uri.rstrip('/')}/{provenance.MANIFEST_FILE}", dst_path=tmp
+            manifest, signature = (
+                Path(
+                    mlflow.artifacts.download_artifacts(
+                        artifact_uri=f"{uri.rstrip('/')}/{name}", dst_path=tmp
+                    )
+                ).read_bytes()
+                for name in (provenance.MANIFEST_FILE, provenance.SIGNATURE_FILE)
             )
         except (MlflowException, OSError):
             return "unsigned"
-        return hashlib.sha256(Path(manifest).read_bytes()).hexdigest()
+        return provenance.content_digest(manifest, signature)
 
 
 def load_scorer(model_name: str, version: str, trust: ModelTrust | None = None) -> Scorer:
