@@ -78,9 +78,10 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         None, description="the key the UI and other clients send; default: the local key file"
     )
-    local_key_file: Path = Field(
-        Path("data/local-admin.key"),
-        description="the local admin key `riskloop serve` creates on loopback (owner-only)",
+    local_key_file: Path | None = Field(
+        None,
+        description="the local admin key `riskloop serve` creates on loopback (owner-only);"
+        " default: local-admin.key in the data folder",
     )
     auth_failure_limit: int = Field(
         20, gt=0, description="credential failures per client and window before 429"
@@ -169,7 +170,9 @@ class Settings(BaseSettings):
 
     @property
     def resolved_local_key_file(self) -> Path:
-        return self.path(self.local_key_file)
+        if self.local_key_file is not None:
+            return self.path(self.local_key_file)
+        return self.path(self.data_dir) / "local-admin.key"
 
     def path(self, value: Path) -> Path:
         return value if value.is_absolute() else self.project_dir / value
