@@ -358,3 +358,30 @@ def test_outcomes_went_through_the_feedback_route_and_auc_is_the_monitors(recess
         key = (w["model_version"], f"count:{ROWS}:#{w['window']}")
         assert w["realised_auc"] == stored[key]
     store.dispose()
+
+
+@pytest.mark.slow
+def test_a_flipped_outcomes_attack_is_quarantined_and_the_champion_kept(tmp_path):
+    """From the drift onset on, every outcome sent through POST /v1/feedback is flipped; the
+    adversary then asks for a retrain. The label checks quarantine the lies, the champion
+    stays (before the checks: nothing quarantined, the liar's challenger promoted)."""
+    from riskloop.cli import app
+
+    out = tmp_path / "timeline.json"
+    with workspace_environment(tmp_path / "work"):
+        result = CliRunner().invoke(
+            app,
+            ["simulate", "--attack", "flip", "--windows", "4", "--rows", "200",
+             "--work-dir", str(tmp_path / "work"), "--json", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    timeline = json.loads(out.read_text())
+    assert timeline["attack"] == "flip"
+    [quarantined] = timeline["quarantined"]
+    assert quarantined["source"] == "api:key:simulator" and quarantined["n_rows"] == 200
+    assert quarantined["problems"][0].startswith("outcomes implausible: bad rate")
+    assert timeline["champion_before_attack"] == timeline["champion_after_attack"] == "1"
+    assert timeline["retrains"] and not timeline["retrains"][-1]["promoted"]
+    assert "Attack flip: 1 batch(es) quarantined; champion v1 before, v1 after." in result.output
+    bad = CliRunner().invoke(app, ["simulate", "--attack", "lies"])
+    assert bad.exit_code == 2 and "--attack must be one of flip, all-good, segment" in bad.output

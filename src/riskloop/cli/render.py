@@ -183,6 +183,18 @@ def print_timeline(timeline: Timeline) -> None:
         f"Realised AUC on post-shift rows: old champion {_number(timeline.auc_before)},"
         f" promoted model {_number(timeline.auc_after)} (n = {timeline.n_after_rows})."
     )
+    if timeline.attack is not None:
+        for batch in timeline.quarantined:
+            console.print(
+                f"Quarantined: {batch['n_rows']} outcomes from {batch['source']} —"
+                f" {(batch['problems'] or ['?'])[0]}",
+                highlight=False,
+            )
+        console.print(
+            f"Attack {timeline.attack}: {len(timeline.quarantined)} batch(es) quarantined;"
+            f" champion v{timeline.champion_before_attack} before,"
+            f" v{timeline.champion_after_attack} after."
+        )
 
 
 def print_drift_table(table: pd.DataFrame, title: str, n: int) -> None:

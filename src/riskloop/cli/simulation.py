@@ -32,6 +32,13 @@ def simulate(
     work_dir: Annotated[
         Path | None, typer.Option(help="keep the simulation's registry and log here")
     ] = None,
+    attack: Annotated[
+        str | None,
+        typer.Option(
+            help="flip, all-good or segment: the outcomes sent from the drift onset on are lies,"
+            " and the adversary asks for a retrain at the end"
+        ),
+    ] = None,
 ) -> None:
     """Replay held-out applicants through a live service with injected drift: monitor,
     retrain, gate, promote — and print the timeline (docs/retraining.md)."""
@@ -40,7 +47,11 @@ def simulate(
     from riskloop.config import ConfigError
     from riskloop.data.synthetic_drift import DriftConfigError
     from riskloop.monitoring.config import load_monitor_config
+    from riskloop.retraining.simulator import ATTACKS
     from riskloop.retraining.simulator import simulate as run_simulation
+
+    if attack is not None and attack not in ATTACKS:
+        fail(f"--attack must be one of {', '.join(ATTACKS)}; received {attack!r}")
 
     settings = build_settings(scenario)
     spec = load_scenario_or_fail(settings)
@@ -62,6 +73,7 @@ def simulate(
             windows=windows,
             rows_per_window=rows,
             progress=lambda line: console.print(line, highlight=False),
+            attack=attack,
         )
     except DriftConfigError as error:
         fail(str(error))

@@ -56,6 +56,7 @@ from riskloop.store import ApiKeyStore, PredictionStore, RetrainingStore
 FEEDBACK_WORKERS = 8  # outcomes are posted one per request, this many at a time
 SOURCE = "_pool_row"  # which held-out applicant a simulated row was drawn from
 EARLY_SHARE = 0.7
+ATTACKS = ("flip", "all-good", "segment")
 
 
 @dataclass
@@ -77,6 +78,12 @@ class Timeline:
     # training rows after them): what trained and judged each challenger, what measured it after
     rows_used: list[dict[str, list[int]]] = field(default_factory=list)
     after_rows: list[int] = field(default_factory=list)
+    # an adversary's outcomes (``--attack``): what the label checks quarantined, and the
+    # champion before the attack and after the retrain it asked for
+    attack: str | None = None
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    champion_before_attack: str | None = None
+    champion_after_attack: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -178,6 +185,7 @@ def simulate(
     windows: int | None = None,
     rows_per_window: int | None = None,
     progress: Callable[[str], None] | None = None,
+    attack: str | None = None,
 ) -> Timeline:
     """Run the simulation (module docstring) and return its timeline.
 
@@ -197,8 +205,18 @@ def simulate(
         Override ``config.simulation``.
     progress : callable, optional
         Called with one line per event (the CLI prints them).
+    attack : {"flip", "all-good", "segment"}, optional
+        From ``scenario.drift.onset_window`` on, the outcomes sent are lies (:func:`lie`); they
+        go through the label checks (maturity aside: simulated time has none), and after the
+        last window the adversary asks for a retrain.
     """
     check_drift_kind(drift, scenario.drift)
+    if attack is not None and attack not in ATTACKS:
+        raise ValueError(f"--attack must be one of {', '.join(ATTACKS)}; received {attack!r}")
+    if attack is not None:
+        # outcomes arrive seconds after their decisions here: every other check applies
+        checks = config.label_checks.model_copy(update={"min_maturity_days": 0.0})
+        config = config.model_copy(update={"label_checks": checks})
     spec = config.simulation
     n_windows = windows or spec.windows
     size = rows_per_window or spec.rows_per_window
@@ -234,6 +252,7 @@ def simulate(
             size,
             retrain_on,
             say,
+            attack,
         )
 
 
@@ -250,6 +269,7 @@ def _run(
     size: int,
     retrain_on: set[str] | None,
     say: Callable[[str], None],
+    attack: str | None = None,
 ) -> Timeline:
     import httpx
 
@@ -299,7 +319,7 @@ def _run(
         champion_version=lambda: champion_version(name),
         config=ServiceConfig(admin_token=token, max_batch_rows=max(1000, size)),
     )
-    timeline = Timeline(drift=drift, scenario=scenario.name)
+    timeline = Timeline(drift=drift, scenario=scenario.name, attack=attack)
     timeline.onset_window = None if drift == "stable" else scenario.drift.onset_window
     outcomes: dict[int, list[dict[str, Any]]] = {}
     served: list[pd.DataFrame] = []
@@ -359,8 +379,12 @@ def _run(
                     }
                 ).join(rows[inputs + [scenario.data.target]].reset_index(drop=True))
             )
+            attacked = attack is not None and window >= scenario.drift.onset_window
+            if attacked and timeline.champion_before_attack is None:
+                timeline.champion_before_attack = champion_version(name)
+            sent = lie(y, rows, attack, config, scenario) if attacked and attack else y
             outcomes[window] = [
-                {"application_id": i, "outcome": int(o)} for i, o in zip(ids, y, strict=True)
+                {"application_id": i, "outcome": int(o)} for i, o in zip(ids, sent, strict=True)
             ]
             # ---- outcomes of an earlier window arrive
             due = window - spec.feedback_delay
@@ -368,11 +392,12 @@ def _run(
                 arrived = outcomes.pop(due)
                 send_outcomes(client, arrived, scoring)
                 # simulated time: outcomes arrive seconds after their decisions, so maturity
-                # cannot be checked; they are the truth, accepted as such (structural rules
-                # were applied by the API)
-                RetrainingStore(store.engine).set_label_status(
-                    [row["application_id"] for row in arrived], "accepted"
-                )
+                # cannot be checked; true ones are accepted as such (structural rules were
+                # applied by the API), an adversary's wait for the label checks
+                if attack is None or due < scenario.drift.onset_window:
+                    RetrainingStore(store.engine).set_label_status(
+                        [row["application_id"] for row in arrived], "accepted"
+                    )
             # ---- the monitor, and a retrain when a trigger fires
             version = results[0]["model_version"]
             if version not in scorers:
@@ -438,12 +463,47 @@ def _run(
                         f" {'promoted' if outcome.promoted else 'refused'} — {outcome.reason}"
                     )
             timeline.windows.append(record)
+        if attack is not None:
+            say(f"the adversary ({attack}) asks for a retrain …")
+            try:
+                outcome = retrain_challenger(
+                    project_dir, scenario_file, scenario, store, reference, config,
+                    artifact_dir=folder / "mlartifacts", work_dir=folder / "retrain-attack",
+                    trigger=f"attack: {attack}", train=train, on_promoted=reload,
+                )  # fmt: skip
+                timeline.retrains.append({"window": n_windows, **asdict(outcome)})
+            except NotEnoughOutcomesError as error:
+                say(f"no retrain: {error}")
+            timeline.champion_after_attack = champion_version(name)
+            timeline.quarantined = [
+                {key: event["payload"].get(key) for key in ("source", "n_rows", "problems")}
+                for event in store.monitoring.audit_events("feedback_quarantined")
+            ]
     monitored_auc(timeline, store, name, monitor.window_prefix)
     _realised(timeline, pd.concat(served, ignore_index=True), old_champion, scenario, drift)
     after = pd.concat(served, ignore_index=True)
     timeline.after_rows = after.loc[after["after_promotion"], SOURCE].astype(int).tolist()
     store.dispose()
     return timeline
+
+
+def lie(
+    y: np.ndarray, rows: pd.DataFrame, attack: str, config: RetrainingConfig, scenario: Scenario
+) -> np.ndarray:
+    """The outcomes an adversary sends instead of ``y``: ``flip`` every one, ``all-good``
+    (nobody defaulted), or ``segment``: flip those of the most common value of the first
+    segment column the label checks test (:func:`riskloop.retraining.label_checks.segment_columns`),
+    leaving the rest true."""
+    from riskloop.retraining.label_checks import segment_columns
+
+    if attack == "flip":
+        return 1 - y
+    if attack == "all-good":
+        return np.zeros_like(y)
+    inputs = rows.drop(columns=[scenario.data.target, SOURCE], errors="ignore")
+    column = segment_columns(inputs, config.label_checks)[0]
+    segment = (inputs[column] == inputs[column].mode().iloc[0]).to_numpy()
+    return np.where(segment, 1 - y, y)
 
 
 def _rows_used(data: TrainingData, served: list[pd.DataFrame]) -> dict[str, list[int]]:
