@@ -106,3 +106,14 @@ def test_beyond_loopback_serve_refuses_to_start_without_any_credential(run, tmp_
     refuse_without_credentials(keys, admin_token=True, oidc_issuer=False)
     keys.create("ops", ["admin"])
     refuse_without_credentials(keys, admin_token=False, oidc_issuer=False)
+
+
+def test_the_local_key_file_is_in_the_data_folder_unless_set(tmp_path):
+    from riskloop.settings import Settings
+
+    data = tmp_path / "data"
+    assert Settings(data_dir=data).resolved_local_key_file == data / "local-admin.key"
+    chosen = tmp_path / "elsewhere.key"
+    assert Settings(data_dir=data, local_key_file=chosen).resolved_local_key_file == chosen
+    assert Settings(api_host="0.0.0.0").listens_on_loopback is False
+    assert all(Settings(api_host=h).listens_on_loopback for h in ("127.0.0.1", "::1", "localhost"))
