@@ -1,6 +1,7 @@
-"""``riskloop ui`` with sign-in: the Streamlit ``[auth]`` secrets it writes (owner-only, what
-Streamlit's st.login needs, the ID token kept for the API), and the one-line refusals when sign-in
-is half configured or the UI would listen beyond loopback without it."""
+"""Sign-in for ``riskloop ui`` and ``riskloop serve``: the Streamlit ``[auth]`` secrets the UI
+gets (owner-only, what st.login needs, the ID token kept for the API), the verifier the API
+gets, and the one-line refusals when sign-in is half configured or unusable, or the UI would
+listen beyond loopback without it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from riskloop.cli import app, service
-from riskloop.cli.service import _sign_in_options
+from riskloop.cli.service import _sign_in_options, _user_verifiers
+from riskloop.serving.oidc import OIDCTokenVerifier
 from riskloop.settings import Settings
 from riskloop.ui.login import SignInConfig, write_auth_secrets
 
@@ -106,3 +108,31 @@ def test_the_ui_beyond_loopback_without_sign_in_is_refused(tmp_path, monkeypatch
     assert result.exit_code == 2
     assert "would listen on 0.0.0.0 without sign-in" in result.output
     assert "RISKLOOP_OIDC_ISSUER" in result.output
+
+
+def test_riskloop_serve_accepts_the_issuers_tokens_for_the_ui_client(tmp_path):
+    settings = _settings(
+        tmp_path, oidc_issuer=ISSUER, oidc_client_id="riskloop-ui", oidc_roles_claim="groups"
+    )
+    (verifier,) = _user_verifiers(settings)
+    assert isinstance(verifier, OIDCTokenVerifier)
+    assert (verifier.issuer, verifier.audience, verifier.roles_claim) == (
+        ISSUER,
+        "riskloop-ui",
+        "groups",
+    )
+    assert _user_verifiers(_settings(tmp_path)) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"oidc_issuer": "http://login.example.com", "oidc_client_id": "ui"}, "https://"),
+        ({"oidc_issuer": ISSUER}, "oidc_client_id"),
+    ],
+)
+def test_riskloop_serve_refuses_an_unusable_issuer_in_one_line(tmp_path, capsys, values, named):
+    with pytest.raises(typer.Exit) as refused:
+        _user_verifiers(_settings(tmp_path, **values))
+    assert refused.value.exit_code == 2
+    assert named in capsys.readouterr().err
