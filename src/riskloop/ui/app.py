@@ -3,7 +3,9 @@
 Run with ``riskloop ui`` (or ``riskloop serve --ui``). Every page talks to the scoring API over
 HTTP (``RISKLOOP_API_URL``) and imports no model code, so the UI works against any deployed
 service. This script is the UI's edge: it reads the settings once per run and hands the pages
-the API client (:func:`riskloop.ui.components.api`).
+the API client (:func:`riskloop.ui.components.api`) and who the API says the caller is. With
+``RISKLOOP_OIDC_ISSUER`` set, people sign in first and the client carries their own ID token
+(:mod:`riskloop.ui.login`); otherwise it carries the configured key.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Tiny HTTP client of the scoring API, used by the UI pages (the Streamlit app builds one from
 :class:`riskloop.ui.settings.UISettings` and hands it to the pages).
 
-The UI imports no model code: everything it shows comes from these calls. Two exceptions carry
-a message meant for the person at the screen: :class:`APIUnavailable` (the API cannot be
-reached or answered something unexpected) and its subclass :class:`NoModel` (the API runs but
-has no model loaded yet).
+The UI imports no model code: everything it shows comes from these calls. Three exceptions
+carry a message meant for the person at the screen: :class:`APIUnavailable` (the API cannot be
+reached or answered something unexpected) and its subclasses :class:`NoModel` (the API runs but
+has no model loaded yet) and :class:`SignInExpired` (the API refused the credential).
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ class APIClient:
     base_url : str
         The API's address (``UISettings.api_url``); a final ``/`` is ignored.
     api_key : str, optional
-        The credential sent as ``Authorization: Bearer`` on every call (``UISettings.api_key``:
-        the local admin key of ``riskloop serve``, or ``RISKLOOP_API_KEY``).
+        The credential sent as ``Authorization: Bearer`` on every call: the signed-in person's
+        ID token when the UI signs people in (:mod:`riskloop.ui.login`), else
+        ``UISettings.api_key`` (the local admin key of ``riskloop serve``, or
+        ``RISKLOOP_API_KEY``).
     """
 
     def __init__(self, base_url: str, api_key: str | None = None) -> None:
