@@ -208,3 +208,25 @@ def test_fifty_trickling_clients_are_all_cut_off_and_the_service_still_answers(l
             sock.close()
     assert not open_socks, f"{len(open_socks)} of 50 slow connections are still open"
     assert elapsed < HEADER_TIMEOUT_S + 2.0
+
+
+def test_the_server_notes_when_it_read_each_request_for_admission_control():
+    """The wait that counts against ``max_wait_s`` starts when the server reads the request."""
+    import asyncio
+
+    from riskloop.serving.admission import ARRIVED_AT
+
+    async def report_arrival(scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        waited = asyncio.get_running_loop().time() - scope["state"][ARRIVED_AT]
+        body = json.dumps({"waited_s": waited}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    with serve_in_thread(report_arrival) as url:
+        waited = [httpx.get(f"{url}/health").json()["waited_s"] for _ in range(3)]
+    assert all(0 <= w < 0.5 for w in waited), waited

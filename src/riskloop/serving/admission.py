@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
-# The scope extension where the server notes when it read the request (event-loop time); the
-# wait since counts against the limiter's max_wait_s.
+# The key of the request's state (``scope["state"]``) where the server notes when it read the
+# request (event-loop time); the wait since counts against the limiter's max_wait_s.
 ARRIVED_AT = "riskloop.arrived_at"
 # Paths never refused for load: liveness, readiness and the metrics scrape.
 PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
@@ -157,7 +157,7 @@ class AdmissionMiddleware:
         if scope["type"] != "http" or scope["path"] in self.exempt_paths:
             await self.app(scope, receive, send)
             return
-        arrived = scope.get("extensions", {}).get(ARRIVED_AT)
+        arrived = scope.get("state", {}).get(ARRIVED_AT)
         waited_s = asyncio.get_running_loop().time() - arrived if arrived is not None else 0.0
         if not await self.limiter.acquire(waited_s):
             if self.on_shed is not None:

@@ -69,7 +69,7 @@ class DeadlineH11Protocol(H11Protocol):
         arrived_at, cycle = self.loop.time(), self.cycle
         super().data_received(data)
         if self.cycle is not cycle:  # a request began: when, for admission control
-            self.scope.setdefault("extensions", {})[ARRIVED_AT] = arrived_at
+            self.scope["state"][ARRIVED_AT] = arrived_at  # the request's own state dict
         self._follow_client()
 
     def on_response_complete(self) -> None:
