@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -43,7 +44,19 @@ pytestmark = [
 
 
 @pytest.fixture()
-def provider(monkeypatch) -> Iterator[str]:
+def token_lifetime() -> timedelta:
+    """How long the provider's ID tokens hold (a test may ask for shorter)."""
+    return timedelta(hours=1)
+
+
+@pytest.fixture()
+def clock_leeway_s() -> float:
+    """The API's tolerance on a token's times (a test may ask for none)."""
+    return 30.0
+
+
+@pytest.fixture()
+def provider(monkeypatch, token_lifetime) -> Iterator[str]:
     """The identity provider, on loopback: two people, their roles in the ``roles`` claim."""
     from oidc_provider_mock import User, run_server_in_thread
 
@@ -53,18 +66,19 @@ def provider(monkeypatch) -> Iterator[str]:
         User(sub=SCORER, claims={"email": SCORER, "roles": ["scorer"]}),
         User(sub=ANALYST, claims={"email": ANALYST, "roles": ["analyst", "offline_access"]}),
     ]
-    with run_server_in_thread(user_claims=people) as server:
+    with run_server_in_thread(user_claims=people, access_token_max_age=token_lifetime) as server:
         yield f"http://localhost:{server.server_port}"
 
 
 @pytest.fixture()
-def signed_in_api(pipeline_scorer, provider) -> Iterator[LiveAPI]:
+def signed_in_api(pipeline_scorer, provider, clock_leeway_s) -> Iterator[LiveAPI]:
     """The real scoring API accepting the provider's ID tokens for the UI's client id."""
     holder = ModelHolder(
         LoadedModel(pipeline_scorer, name="credit-risk", version="3", alias="champion")
     )
     store = _memory_store()
-    app = create_app(holder, store, verifiers=[OIDCTokenVerifier(provider, CLIENT_ID)])
+    verifier = OIDCTokenVerifier(provider, CLIENT_ID, leeway_s=clock_leeway_s)
+    app = create_app(holder, store, verifiers=[verifier])
     with serve(app) as url:
         yield LiveAPI(url, store, key="")
 
@@ -194,3 +208,31 @@ def test_people_sign_in_and_the_ui_acts_with_their_own_roles(signed_in_ui, signe
     assert f"Decision: {scored['decision'].upper()}" in analyst_sees
     assert f"{scored['probability']:.1%}" in analyst_sees
     assert "Contribution of each input" in analyst_sees
+
+
+@pytest.mark.parametrize(
+    ("token_lifetime", "clock_leeway_s"), [(timedelta(seconds=8), 0.0)], ids=["8s-tokens"]
+)
+def test_an_expired_sign_in_is_refused_and_renewed(signed_in_ui, token_lifetime):
+    """Streamlit keeps a person signed in after their ID token expires; the API refuses the
+    token, so the UI says so and signs them in again instead of failing page by page."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            _sign_in(page, signed_in_ui, SCORER)
+            time.sleep(token_lifetime.total_seconds() + 1)  # the token was issued before now
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_text("Your sign-in is no longer accepted").wait_for(timeout=WAIT_MS)
+            refused = page.inner_text("body")
+            assert page.get_by_role("heading", name="Score an applicant").count() == 0
+
+            page.get_by_role("button", name="Sign in again").click()
+            page.get_by_role("button", name=SCORER).click(timeout=WAIT_MS)
+            page.get_by_role("heading", name="Score an applicant").wait_for(timeout=WAIT_MS)
+            renewed = page.inner_text("body")
+        finally:
+            browser.close()
+    assert "the sign-in has expired: sign in again" in refused
+    assert f"user:{SCORER}" in renewed and "no longer accepted" not in renewed
