@@ -136,3 +136,38 @@ def test_riskloop_serve_refuses_an_unusable_issuer_in_one_line(tmp_path, capsys,
         _user_verifiers(_settings(tmp_path, **values))
     assert refused.value.exit_code == 2
     assert named in capsys.readouterr().err
+
+
+def test_with_sign_in_the_ui_process_holds_no_key_of_its_own(tmp_path, monkeypatch):
+    """People act as themselves: the local admin key is not handed to a UI that signs in."""
+    key_file = tmp_path / "local-admin.key"
+    key_file.write_text("rlk_local_" + "k" * 43)
+    for name, value in {
+        "RISKLOOP_PROJECT_DIR": str(tmp_path),
+        "RISKLOOP_DATA_DIR": str(tmp_path / "data"),
+        "RISKLOOP_LOCAL_KEY_FILE": str(key_file),
+        "RISKLOOP_OIDC_ISSUER": ISSUER,
+        "RISKLOOP_OIDC_CLIENT_ID": "riskloop-ui",
+        "RISKLOOP_OIDC_CLIENT_SECRET": "secret",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RISKLOOP_API_KEY", raising=False)
+    started: list[dict] = []
+
+    class FinishedProcess:
+        def __init__(self, command, env):
+            started.append({"command": command, "env": env})
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(service.subprocess, "Popen", FinishedProcess)
+    result = CliRunner().invoke(app, ["ui", "--port", "8601"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    (process,) = started
+    assert "RISKLOOP_API_KEY" not in process["env"]
+    assert "--secrets.files" in process["command"]
+
+    monkeypatch.delenv("RISKLOOP_OIDC_ISSUER")
+    assert CliRunner().invoke(app, ["ui", "--port", "8601"]).exit_code == 0
+    assert started[1]["env"]["RISKLOOP_API_KEY"] == "rlk_local_" + "k" * 43

@@ -70,7 +70,7 @@ def serve(
         ui_process = _start_ui(
             ui_port or settings.ui_port,
             settings.api_url or api_url,
-            ui_key,
+            None if settings.oidc_issuer else ui_key,  # signed-in people act as themselves
             _sign_in_options(settings, ui_port or settings.ui_port),
         )
     console.print(f"API:  {api_url}  (docs: {api_url}/docs)")
@@ -243,7 +243,8 @@ def ui(
     process = _start_ui(
         ui_port,
         api_url or settings.resolved_api_url,
-        _local_key(settings),
+        # with sign-in, people act as themselves: the UI holds no key of its own
+        None if settings.oidc_issuer else _local_key(settings),
         _sign_in_options(settings, ui_port, host),
     )
     console.print(f"UI: {settings.ui_url or f'http://127.0.0.1:{ui_port}'}")
