@@ -25,6 +25,7 @@ from riskloop.serving.app import create_app
 from riskloop.serving.identity import Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.store import PredictionStore
+from tests.browser import fail_if_missing
 from tests.credentials import api_key
 
 READY_TIMEOUT_S = 30.0
@@ -124,6 +125,12 @@ def start_api(scorer: Scorer | None) -> tuple[FastAPI, PredictionStore]:
     )
     store = _memory_store()
     return create_app(holder, store), store
+
+
+@pytest.fixture()
+def browser_present() -> None:
+    """A browser test's guard: in CI a missing Chromium fails it (tests/browser.py)."""
+    fail_if_missing()
 
 
 @pytest.fixture(scope="session")

@@ -8,36 +8,21 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.browser import CHROMIUM, LAUNCH_ARGS, require_browser
 from tests.conftest import PROJECT_DIR
 from tests.credentials import bearer
 from tests.ui.conftest import free_port
 
-CHROMIUM = Path("/usr/bin/chromium")
 APP = PROJECT_DIR / "src" / "riskloop" / "ui" / "app.py"
 STREAMLIT_READY_TIMEOUT_S = 120.0  # a cold Streamlit start on a busy two-core machine
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's Chromium is not installed at /usr/bin/chromium and `make test` could"
-        " not install it (it needs apt-get and root): `sudo apt-get install chromium`",
-    ),
+    *require_browser(),
 ]
 
 

@@ -24,8 +24,9 @@ import pytest
 from riskloop.serving.app import create_app
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.oidc import OIDCTokenVerifier
+from tests.browser import CHROMIUM, LAUNCH_ARGS, require_browser
 from tests.ui.conftest import LiveAPI, _memory_store, free_port, serve
-from tests.ui.test_browser import CHROMIUM, LAUNCH_ARGS, STREAMLIT_READY_TIMEOUT_S
+from tests.ui.test_browser import STREAMLIT_READY_TIMEOUT_S
 
 CLIENT_ID = "riskloop-ui"
 CLIENT_SECRET = "a-client-secret-for-the-test-provider"
@@ -35,11 +36,7 @@ WAIT_MS = 60_000  # a step on a busy two-core machine (Streamlit reruns, the pro
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's Chromium is not installed at /usr/bin/chromium and `make test` could"
-        " not install it (it needs apt-get and root): `sudo apt-get install chromium`",
-    ),
+    *require_browser(),
 ]
 
 
