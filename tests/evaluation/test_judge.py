@@ -100,8 +100,8 @@ def test_a_better_point_estimate_is_refused_when_the_lower_bound_misses_the_marg
     assert profit["estimate"] == pytest.approx(2000.0)  # the point estimate says "promote"
     assert profit["low"] < 0 < profit["high"]
     assert judgement.failures == [
-        "profit: the lower bound of the profit difference per 1,000 2,000.0 (90% interval"
-        " -4,666.7 to 8,016.7, 300 paired resamples) does not clear 0"
+        "profit: the lower bound of the profit difference per 1,000, -4,666.7, does not clear 0"
+        " (estimate 2,000.0 (90% interval -4,666.7 to 8,016.7, 300 paired resamples))"
     ]
 
 

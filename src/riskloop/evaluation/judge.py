@@ -425,18 +425,19 @@ def judge_promotion(
                 passed.append(f"profit difference per 1,000 {profit_change.describe(1)}")
             else:
                 failures.append(
-                    f"profit: the lower bound of the profit difference per 1,000"
-                    f" {profit_change.describe(1)} does not clear {gates.min_profit_improvement:g}"
+                    f"profit: the lower bound of the profit difference per 1,000,"
+                    f" {profit_change.low:,.1f}, does not clear {gates.min_profit_improvement:g}"
+                    f" (estimate {profit_change.describe(1)})"
                 )
         elif auc_change.low <= gates.min_auc_improvement:
             failures.append(
-                f"AUC: the lower bound of the AUC difference {auc_change.describe(4)} does not"
-                f" clear {gates.min_auc_improvement:g}"
+                f"AUC: the lower bound of the AUC difference, {auc_change.low:.4f}, does not"
+                f" clear {gates.min_auc_improvement:g} (estimate {auc_change.describe(4)})"
             )
         if auc_change.low < -gates.auc_tolerance:
             failures.append(
-                f"AUC: the lower bound of the AUC difference {auc_change.describe(4)} is below"
-                f" -{gates.auc_tolerance:g}"
+                f"AUC: the lower bound of the AUC difference, {auc_change.low:.4f}, is below"
+                f" -{gates.auc_tolerance:g} (estimate {auc_change.describe(4)})"
             )
         else:
             passed.append(f"AUC difference {auc_change.describe(4)}")
