@@ -118,13 +118,13 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(1_000, gt=0, description="most applications per batch request")
     # ---- overload and slow clients (riskloop.serving.admission, riskloop.serving.server)
     max_in_flight: int = Field(
-        8, gt=0, description="requests processed at once; more wait (max_waiting) or get 503"
+        3, gt=0, description="requests processed at once; more wait (max_waiting) or get 503"
     )
     max_waiting: int = Field(
-        32, ge=0, description="requests that may wait for a slot; beyond them: 503 at once"
+        16, ge=0, description="requests that may wait for a slot; beyond them: 503 at once"
     )
     max_wait_s: float = Field(
-        0.02,
+        0.01,
         ge=0,
         description="the longest a request waits, from when the server reads it to when its"
         " processing starts, before its 503",

@@ -121,6 +121,8 @@ def test_every_acknowledged_score_survives_kill_9(trained_project, tmp_path):
         **trained_project.env(),
         "RISKLOOP_DATABASE_URL": db_url,
         "RISKLOOP_RELOAD_INTERVAL_S": "0",
+        # durability, not overload: the six clients queue for a slot rather than being shed
+        "RISKLOOP_MAX_WAIT_S": "5",
         "RISKLOOP_ADMIN_TOKEN": TOKEN,
     }
     port = free_port()
@@ -218,7 +220,8 @@ def test_hot_swap_under_load_never_fails_or_mixes_versions(trained_project, tmp_
         ModelHolder(),
         store,
         load_model=lambda: load_registered_model(name),
-        config=ServiceConfig(admin_token=TOKEN),
+        # hot swap, not overload: the four clients queue for a slot rather than being shed
+        config=ServiceConfig(admin_token=TOKEN, max_wait_s=5.0),
     )
     seen: dict[int, list[tuple[int, str, float, float]]] = {w: [] for w in range(4)}
     stop = threading.Event()

@@ -70,15 +70,14 @@ class AdmissionLimiter:
         A True must be paired with one :meth:`release`.
 
         ``waited_s`` is how long the request has already waited before it got here (the server
-        read it, then was busy): it counts against ``max_wait_s``, and a request that has used
-        it all up is refused even when a slot is free — the server is behind, and serving the
-        stale would make every request after it late too."""
-        if waited_s > self.max_wait_s:
-            return False
+        read it, then was busy): it counts against ``max_wait_s``. A free slot is taken whatever
+        the wait (an idle service never refuses), but a request that has used up its wait
+        does not queue: the service is behind, and queueing the stale would make every request
+        after it late too."""
         if self.in_flight < self.max_in_flight and not self._waiting:
             self.in_flight += 1
             return True
-        if len(self._waiting) >= self.max_waiting:
+        if waited_s >= self.max_wait_s or len(self._waiting) >= self.max_waiting:
             return False
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(granted)
