@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = Field(
         60.0, gt=0, description="the window of auth_failure_limit, in seconds"
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="proxies whose X-Forwarded-For names the client (comma-separated addresses"
+        " or networks, * for any): the failure throttle counts that client; from other peers"
+        " the header is ignored",
+    )
     # ---- people signing in through OpenID Connect (riskloop.serving.oidc, the UI's st.login)
     oidc_issuer: str | None = Field(
         None,

@@ -27,6 +27,7 @@ def serve_in_thread(
     timeout: float = 30.0,
     header_timeout_s: float = 10.0,
     body_timeout_s: float = 30.0,
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> Iterator[str]:
     """Run ``app`` under uvicorn in a thread, configured as ``riskloop serve`` configures it
     (:func:`riskloop.serving.server.server_config`); yields its base URL; stops it (lifespan
@@ -38,6 +39,7 @@ def serve_in_thread(
         port,
         header_timeout_s=header_timeout_s,
         body_timeout_s=body_timeout_s,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="error",
     )
     server = uvicorn.Server(config)

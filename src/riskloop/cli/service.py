@@ -85,6 +85,7 @@ def serve(
             settings.api_port,
             header_timeout_s=settings.header_timeout_s,
             body_timeout_s=settings.body_timeout_s,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         uvicorn.Server(server_settings).run()
     finally:

@@ -249,7 +249,9 @@ class AuthGuard:
 class Requires:
     """Route dependency: a caller holding one of ``roles`` (``admin`` holds them all); with no
     roles, any valid credential. ``public_on_loopback``: no credential needed while the service
-    listens on loopback only."""
+    listens on loopback only, for requests made on this machine — not for those a proxy
+    forwards (an ``X-Forwarded-For`` or ``Forwarded`` header): a proxy on the same machine
+    would otherwise open these routes to everyone it serves."""
 
     def __init__(self, *roles: Role, public_on_loopback: bool = False):
         self.roles = frozenset(roles)
@@ -266,7 +268,7 @@ class Requires:
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> None:
         guard: AuthGuard = request.app.state.auth
-        if self.public_on_loopback and guard.loopback:
+        if self.public_on_loopback and guard.loopback and not forwarded(request):
             return
         principal = await guard.authenticate(request, credentials)
         if not principal.has_any(self.allowed):
@@ -283,6 +285,11 @@ class Requires:
 
     def __repr__(self) -> str:
         return f"Requires({', '.join(sorted(self.roles))})"
+
+
+def forwarded(request: Request) -> bool:
+    """The request came through a proxy (it says whom it forwards for)."""
+    return "x-forwarded-for" in request.headers or "forwarded" in request.headers
 
 
 async def public() -> None:

@@ -138,10 +138,17 @@ def server_config(
     *,
     header_timeout_s: float,
     body_timeout_s: float,
+    forwarded_allow_ips: str = "127.0.0.1",
     log_level: str = "warning",
 ) -> uvicorn.Config:
     """uvicorn's configuration for ``app``: the h11 protocol with deadlines on headers and body
-    (:class:`DeadlineH11Protocol`), keep-alive connections closed after 5 s idle."""
+    (:class:`DeadlineH11Protocol`), keep-alive connections closed after 5 s idle.
+
+    ``forwarded_allow_ips`` (comma-separated addresses or networks, ``*`` for any) are the
+    proxies whose ``X-Forwarded-For`` names the client: a request from one of them is the
+    client's it names (the failure throttle, the logs); from any other peer the header is
+    ignored, so nobody picks the address they are counted under.
+    """
     return uvicorn.Config(
         app,
         host=host,
@@ -149,4 +156,6 @@ def server_config(
         http=DeadlineH11Protocol.with_deadlines(header_timeout_s, body_timeout_s),
         log_level=log_level,
         timeout_keep_alive=5,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
