@@ -112,6 +112,8 @@ def serve(scorer_dir: Path, port: int, database: Path, limits: dict[str, float])
             port,
             header_timeout_s=defaults.header_timeout_s,
             body_timeout_s=defaults.body_timeout_s,
+            admission=app.state.admission,
+            on_shed=app.state.metrics.shed.inc,
         )
     ).run()
 

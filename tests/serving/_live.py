@@ -28,10 +28,16 @@ def serve_in_thread(
     header_timeout_s: float = 10.0,
     body_timeout_s: float = 30.0,
     forwarded_allow_ips: str = "127.0.0.1",
+    admission=None,
+    on_shed=None,
 ) -> Iterator[str]:
     """Run ``app`` under uvicorn in a thread, configured as ``riskloop serve`` configures it
-    (:func:`riskloop.serving.server.server_config`); yields its base URL; stops it (lifespan
-    shutdown included) on exit."""
+    (:func:`riskloop.serving.server.server_config`; the app's own limiter, if it has one, also
+    refuses at the door unless ``admission`` names another); yields its base URL; stops it
+    (lifespan shutdown included) on exit."""
+    state = getattr(app, "state", None)
+    if admission is None and hasattr(state, "admission"):
+        admission, on_shed = state.admission, state.metrics.shed.inc
     port = free_port()
     config = server_config(
         app,
@@ -40,6 +46,8 @@ def serve_in_thread(
         header_timeout_s=header_timeout_s,
         body_timeout_s=body_timeout_s,
         forwarded_allow_ips=forwarded_allow_ips,
+        admission=admission,
+        on_shed=on_shed,
         log_level="error",
     )
     server = uvicorn.Server(config)

@@ -100,6 +100,26 @@ def test_a_full_queue_refuses_at_once():
     assert queued is True
 
 
+def test_refuses_at_once_says_whether_acquire_would_refuse_without_waiting():
+    async def scenario():
+        limiter = AdmissionLimiter(max_in_flight=1, max_waiting=1, max_wait_s=5.0)
+        answers = [limiter.refuses_at_once()]  # a free slot
+        await limiter.acquire()
+        answers.append(limiter.refuses_at_once())  # slots taken, room to wait
+        queued = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0.01)
+        answers.append(limiter.refuses_at_once())  # slots taken, the queue full
+        answers.append(await limiter.acquire())  # ... and acquire agrees
+        limiter.release()
+        await queued
+        no_wait = AdmissionLimiter(max_in_flight=1, max_waiting=4, max_wait_s=0.0)
+        await no_wait.acquire()
+        answers.append(no_wait.refuses_at_once())  # slots taken, no time to wait
+        return answers
+
+    assert run(scenario()) == [False, False, True, False, True]
+
+
 def test_a_cancelled_waiter_leaves_the_queue_and_takes_no_slot():
     async def scenario():
         limiter = AdmissionLimiter(max_in_flight=1, max_waiting=3, max_wait_s=5.0)

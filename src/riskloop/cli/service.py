@@ -86,6 +86,8 @@ def serve(
             header_timeout_s=settings.header_timeout_s,
             body_timeout_s=settings.body_timeout_s,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            admission=application.state.admission,  # the excess is refused before the app
+            on_shed=application.state.metrics.shed.inc,
         )
         uvicorn.Server(server_settings).run()
     finally:

@@ -65,6 +65,15 @@ class AdmissionLimiter:
         """Requests waiting for a slot now."""
         return len(self._waiting)
 
+    def refuses_at_once(self) -> bool:
+        """Whether a request arriving now would be refused without waiting: every slot is
+        taken and there is no room (or no time) to wait for one. The server asks this before it
+        builds the request's ASGI call, so the excess costs little more than parsing its head
+        (:class:`riskloop.serving.server.DeadlineH11Protocol`)."""
+        return self.in_flight >= self.max_in_flight and (
+            len(self._waiting) >= self.max_waiting or self.max_wait_s <= 0
+        )
+
     async def acquire(self, waited_s: float = 0.0) -> bool:
         """Take a slot (True), waiting for one if the queue has room; False when refused.
         A True must be paired with one :meth:`release`.
@@ -111,6 +120,25 @@ class AdmissionLimiter:
         self.in_flight -= 1
 
 
+def overload_refusal(limiter: AdmissionLimiter) -> tuple[str, bytes]:
+    """The ``Retry-After`` value (whole seconds, at least 1) and the JSON error body of a
+    request refused by ``limiter``."""
+    retry_after = str(max(1, math.ceil(limiter.max_wait_s)))
+    body = json.dumps(
+        {
+            "error": {
+                "code": "overloaded",
+                "message": "the service is at capacity"
+                f" ({limiter.max_in_flight} requests in progress,"
+                f" {limiter.max_waiting} waiting): retry after {retry_after} s",
+                "fields": [],
+                "fields_omitted": 0,
+            }
+        }
+    ).encode()
+    return retry_after, body
+
+
 class AdmissionMiddleware:
     """Pure ASGI middleware: every HTTP request but the probes takes a slot of ``limiter`` for
     its whole life (body, scoring, logging, response) or is answered 503 with ``Retry-After``.
@@ -138,19 +166,7 @@ class AdmissionMiddleware:
         self.limiter = limiter
         self.on_shed = on_shed
         self.exempt_paths = frozenset(exempt_paths)
-        self.retry_after = str(max(1, math.ceil(limiter.max_wait_s)))
-        self._refusal = json.dumps(
-            {
-                "error": {
-                    "code": "overloaded",
-                    "message": "the service is at capacity"
-                    f" ({limiter.max_in_flight} requests in progress,"
-                    f" {limiter.max_waiting} waiting): retry after {self.retry_after} s",
-                    "fields": [],
-                    "fields_omitted": 0,
-                }
-            }
-        ).encode()
+        self.retry_after, self._refusal = overload_refusal(limiter)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt_paths:

@@ -22,13 +22,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from riskloop.serving.admission import ARRIVED_AT
+from riskloop.serving.admission import (
+    ARRIVED_AT,
+    PROBE_PATHS,
+    AdmissionLimiter,
+    overload_refusal,
+)
 
 # The app's own 408 comes first; the protocol closes what is still open this much later.
 BODY_DEADLINE_GRACE_S = 1.0
@@ -43,6 +49,11 @@ class DeadlineH11Protocol(H11Protocol):
 
     header_timeout_s: float = 10.0
     body_timeout_s: float = 30.0
+    # admission control at the door (with_admission): None lets every request in
+    admission: AdmissionLimiter | None = None
+    on_shed: Callable[[], None] | None = None
+    refusal_headers: list[tuple[bytes, bytes]] = []
+    refusal_body: bytes = b""
 
     @classmethod
     def with_deadlines(
@@ -54,6 +65,31 @@ class DeadlineH11Protocol(H11Protocol):
             (cls,),
             {"header_timeout_s": header_timeout_s, "body_timeout_s": body_timeout_s},
         )
+
+    @classmethod
+    def with_admission(
+        cls, limiter: AdmissionLimiter, on_shed: Callable[[], None] | None = None
+    ) -> type[DeadlineH11Protocol]:
+        """A protocol class that refuses a request the limiter would refuse at once (every slot
+        taken, no room to wait) before the app sees it: ``503`` with ``Retry-After``, the body
+        :class:`~riskloop.serving.admission.AdmissionMiddleware` would send, ``on_shed`` called.
+
+        The limiter is the app's own (the middleware behind still admits what comes in), used
+        from the server's one event loop.
+        """
+        retry_after, body = overload_refusal(limiter)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", retry_after.encode()),
+        ]
+        attributes = {
+            "admission": limiter,
+            "on_shed": staticmethod(on_shed) if on_shed is not None else None,
+            "refusal_headers": headers,
+            "refusal_body": body,
+        }
+        return type(cls.__name__, (cls,), attributes)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +108,11 @@ class DeadlineH11Protocol(H11Protocol):
             self.scope["state"][ARRIVED_AT] = arrived_at  # the request's own state dict
         self._follow_client()
 
+    def handle_events(self) -> None:
+        while self.admission is not None and self._refused_at_the_door():
+            pass
+        super().handle_events()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._follow_client()
@@ -79,6 +120,48 @@ class DeadlineH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_deadline()
         super().connection_lost(exc)
+
+    # --- admission control at the door
+    def _refused_at_the_door(self) -> bool:
+        """When the limiter would refuse the request that begins in the buffer (not a probe),
+        answer it 503 here: no task, no ASGI call, no middleware. True when one was refused.
+
+        Only the request line is read before the decision (a probe's path must get through);
+        h11 then parses the head, the response goes out through h11, and the request's body is
+        skipped by uvicorn as for any request answered before its body was read."""
+        conn = self.conn
+        if conn.their_state is not h11.IDLE or conn.our_state is not h11.IDLE:
+            return False
+        assert self.admission is not None
+        if not self.admission.refuses_at_once():
+            return False
+        buffered = conn.trailing_data[0]
+        line_end = buffered.find(b"\r\n")
+        parts = buffered[:line_end].split(b" ") if line_end > 0 else []
+        if len(parts) != 3 or parts[1].partition(b"?")[0].decode("latin-1") in PROBE_PATHS:
+            return False
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError:
+            return False  # uvicorn answers it 400
+        if not isinstance(event, h11.Request):
+            return False  # the head is not complete yet: nothing was taken from the buffer
+        if self.on_shed is not None:
+            self.on_shed()
+        self._unset_keepalive_if_required()
+        response = h11.Response(
+            status_code=503, headers=self.refusal_headers, reason=b"Service Unavailable"
+        )
+        self.transport.write(
+            conn.send(response)
+            + (conn.send(h11.Data(data=self.refusal_body)) if event.method != b"HEAD" else b"")
+            + conn.send(h11.EndOfMessage())
+        )
+        if conn.our_state is h11.MUST_CLOSE:
+            self.transport.close()
+        else:
+            self.on_response_complete()
+        return True
 
     # --- the deadlines
     def _follow_client(self) -> None:
@@ -139,6 +222,8 @@ def server_config(
     header_timeout_s: float,
     body_timeout_s: float,
     forwarded_allow_ips: str = "127.0.0.1",
+    admission: AdmissionLimiter | None = None,
+    on_shed: Callable[[], None] | None = None,
     log_level: str = "warning",
 ) -> uvicorn.Config:
     """uvicorn's configuration for ``app``: the h11 protocol with deadlines on headers and body
@@ -148,12 +233,19 @@ def server_config(
     proxies whose ``X-Forwarded-For`` names the client: a request from one of them is the
     client's it names (the failure throttle, the logs); from any other peer the header is
     ignored, so nobody picks the address they are counted under.
+
+    ``admission``, the app's own limiter (``app.state.admission``), lets the protocol refuse
+    what it would refuse at once before the app is called (:meth:`DeadlineH11Protocol.
+    with_admission`); ``on_shed`` counts each of those refusals.
     """
+    protocol = DeadlineH11Protocol.with_deadlines(header_timeout_s, body_timeout_s)
+    if admission is not None:
+        protocol = protocol.with_admission(admission, on_shed)
     return uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=DeadlineH11Protocol.with_deadlines(header_timeout_s, body_timeout_s),
+        http=protocol,
         log_level=log_level,
         timeout_keep_alive=5,
         proxy_headers=True,
