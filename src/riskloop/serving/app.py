@@ -139,7 +139,9 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
-    # the last added runs first: metrics and body limits see every request, shed ones included
+    # the last added runs first: metrics and body limits see every request that reaches the app,
+    # shed ones included (the server's protocol refuses at the door, before the app, what the
+    # limiter would refuse at once: riskloop serve passes it state.admission)
     state.admission = AdmissionLimiter(config.max_in_flight, config.max_waiting, config.max_wait_s)
     app.add_middleware(AdmissionMiddleware, limiter=state.admission, on_shed=metrics.shed.inc)
     app.add_middleware(
