@@ -73,7 +73,7 @@ fi
 # The .env the machine gets: the secrets plus this deployment's address and image.
 rendered=$(mktemp)
 trap 'rm -f "$rendered"' EXIT
-grep -vE '^(RISKLOOP_SITE_ADDRESS|RISKLOOP_ACME_EMAIL|RISKLOOP_IMAGE|RISKLOOP_API_IMAGE)=' \
+grep -vE '^(RISKLOOP_SITE_ADDRESS|RISKLOOP_ACME_EMAIL|RISKLOOP_IMAGE|RISKLOOP_API_IMAGE|RISKLOOP_UI_URL)=' \
     "$env_file" >"$rendered" || true
 # The API's image is published next to the full one: ghcr.io/OWNER/riskloop:v1 → riskloop-api:v1.
 if [ -n "$image" ] && [[ "$image" =~ ^(.+):([^:/]+)$ ]]; then
@@ -88,9 +88,17 @@ fi
     echo "RISKLOOP_ACME_EMAIL=$email"
     echo "RISKLOOP_IMAGE=${image:-riskloop:local}"
     echo "RISKLOOP_API_IMAGE=$api_image"
+    # where sign-in returns people (the address the identity provider has registered)
+    if [ -n "$domain" ]; then echo "RISKLOOP_UI_URL=https://$domain"; else echo "RISKLOOP_UI_URL=http://${host#*@}"; fi
 } >>"$rendered"
 if grep -q 'change-me' "$rendered"; then
     echo "error: $env_file still holds a change-me placeholder: set every secret" >&2
+    exit 1
+fi
+if grep -q 'from-your-identity-provider' "$rendered"; then
+    echo "error: $env_file still holds a from-your-identity-provider placeholder: set" \
+        "RISKLOOP_OIDC_ISSUER, RISKLOOP_OIDC_CLIENT_ID and RISKLOOP_OIDC_CLIENT_SECRET (the UI's" \
+        "registration at your identity provider; docs/deploy.md)" >&2
     exit 1
 fi
 

@@ -2,7 +2,9 @@
 # riskloop's scheduled work inside the compose stack (installed as riskloop-monitor-loop).
 #
 #   riskloop-monitor-loop bootstrap   migrate the prediction store; train and register a first
-#                                     champion when the registry has none; exit
+#                                     champion when the registry has none; publish the public
+#                                     half of the model-signing key (RISKLOOP_PUBLIC_KEY_DIR,
+#                                     default /app/trusted-keys) for the API to trust; exit
 #   riskloop-monitor-loop loop        every RISKLOOP_MONITOR_INTERVAL_S seconds run the drift
 #                                     monitor, which retrains a challenger when one of its alerts
 #                                     asks for it (retraining.yml `alerts`: which rules, at most
@@ -19,6 +21,7 @@ set -eu
 monitor_interval="${RISKLOOP_MONITOR_INTERVAL_S:-3600}"
 retrain_interval="${RISKLOOP_RETRAIN_INTERVAL_S:-0}"
 api_url="${RISKLOOP_API_URL:-http://api:8000}"
+public_key_dir="${RISKLOOP_PUBLIC_KEY_DIR:-/app/trusted-keys}"
 
 has_champion() {
     python - <<'PY'
@@ -52,6 +55,24 @@ with urllib.request.urlopen(request, timeout=60) as response:
 PY
 }
 
+publish_public_key() {
+    # The API loads only models signed by a key it trusts (RISKLOOP_TRUSTED_KEYS, compose.yaml):
+    # the trainer's public key, written where the API reads it. The private key stays here.
+    python - "$public_key_dir" <<'PY'
+import sys
+from pathlib import Path
+
+from riskloop.provenance import PUBLIC_KEY_FILE, ensure_signing_key, public_key_pem
+from riskloop.settings import Settings
+
+key = ensure_signing_key(Settings().resolved_signing_key_file)
+folder = Path(sys.argv[1])
+folder.mkdir(parents=True, exist_ok=True)
+(folder / PUBLIC_KEY_FILE).write_bytes(public_key_pem(key.public_key))
+print(f"model-signing key {key.key_id}: public key in {folder / PUBLIC_KEY_FILE}")
+PY
+}
+
 bootstrap() {
     riskloop db upgrade
     if has_champion; then
@@ -60,6 +81,7 @@ bootstrap() {
         echo "no champion registered yet: training the first one"
         riskloop run
     fi
+    publish_public_key
 }
 
 loop() {

@@ -123,3 +123,62 @@ def test_grafana_is_provisioned_with_the_prometheus_source_and_the_dashboard():
     titles = " ".join(panel["title"] for panel in dashboard["panels"]).lower()
     for topic in ("error", "latency", "model age", "drift", "decisions"):
         assert topic in titles, topic
+
+
+def test_the_ui_signs_people_in_and_holds_no_key(resolved):
+    ui = resolved["services"]["ui"]
+    assert ui["command"] == ["riskloop", "ui", "--host", "0.0.0.0", "--port", "8501"]
+    environment = ui["environment"]
+    for name in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "ROLES_CLAIM"):
+        assert environment[f"RISKLOOP_OIDC_{name}"], name
+    assert environment["RISKLOOP_UI_URL"] and environment["RISKLOOP_UI_COOKIE_SECRET"]
+    assert not {"RISKLOOP_API_KEY", "RISKLOOP_ADMIN_TOKEN"} & set(environment)
+    # the sign-in secrets file (client secret) lives in memory, owned by the image's user
+    assert ui["tmpfs"] == ["/app/data:uid=10001,gid=10001,mode=0700"] and not ui.get("volumes")
+    # the API verifies the same provider's tokens for the UI's client
+    api = resolved["services"]["api"]["environment"]
+    assert api["RISKLOOP_OIDC_ISSUER"] == environment["RISKLOOP_OIDC_ISSUER"]
+    assert api["RISKLOOP_OIDC_CLIENT_ID"] == environment["RISKLOOP_OIDC_CLIENT_ID"]
+
+
+def test_a_missing_sign_in_setting_stops_compose_with_a_message_naming_it(tmp_path):
+    env = tmp_path / "no-client-secret.env"
+    env.write_text(re.sub(r"(?m)^RISKLOOP_OIDC_CLIENT_SECRET=.*\n", "", ENV_EXAMPLE.read_text()))
+    result = _compose("config", "-q", env_file=env)
+    assert result.returncode != 0
+    assert "set RISKLOOP_OIDC_CLIENT_SECRET in deploy/.env" in result.stderr
+
+
+def test_the_api_trusts_the_trainers_public_key_and_never_sees_the_private_one(resolved):
+    services = resolved["services"]
+
+    def mounts(name: str) -> dict[str, tuple[str, bool]]:
+        return {
+            v["target"]: (v.get("source"), v.get("read_only", False))
+            for v in services[name].get("volumes", [])
+        }
+
+    api = mounts("api")
+    assert api["/app/trusted-keys"] == ("trusted-keys", True)
+    assert json.loads(services["api"]["environment"]["RISKLOOP_TRUSTED_KEYS"]) == [
+        "/app/trusted-keys"
+    ]
+    # the trainer's private key is on riskloop-data (data/keys/): the API does not mount it
+    assert "riskloop-data" not in {source for source, _ in api.values()}
+    assert "RISKLOOP_SIGNING_KEY_FILE" not in services["api"]["environment"]
+    # bootstrap signs the first champion and publishes the public key; the monitor signs retrains
+    assert mounts("bootstrap")["/app/trusted-keys"] == ("trusted-keys", False)
+    assert mounts("bootstrap")["/app/data"][0] == mounts("monitor")["/app/data"][0]
+
+
+def test_the_api_believes_x_forwarded_for_from_caddy_only(resolved):
+    import ipaddress
+
+    caddy = resolved["services"]["caddy"]["networks"]["default"]["ipv4_address"]
+    trusted = resolved["services"]["api"]["environment"]["RISKLOOP_FORWARDED_ALLOW_IPS"]
+    assert trusted == caddy
+    (pool,) = resolved["networks"]["default"]["ipam"]["config"]
+    address = ipaddress.ip_address(caddy)
+    # Caddy's address is in the network but outside the range Docker hands out to others
+    assert address in ipaddress.ip_network(pool["subnet"])
+    assert address not in ipaddress.ip_network(pool["ip_range"])

@@ -104,7 +104,8 @@ def api(built_images, trained_project, model_folder) -> Iterator[tuple[str, str]
 
 def test_the_api_image_carries_the_serving_path_and_no_training_library(built_images):
     script = (
-        "import importlib.util, riskloop.cli, riskloop.serving.app, riskloop.serving.loading;"
+        "import importlib.util, riskloop.cli, riskloop.serving.app, riskloop.serving.loading,"
+        " riskloop.serving.oidc;"
         f"print([m for m in {NOT_IN_API_IMAGE!r} if importlib.util.find_spec(m)])"
     )
     output = docker(

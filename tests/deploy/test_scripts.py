@@ -35,12 +35,23 @@ def _deploy(*arguments: str, env_file) -> object:
     return run([str(DEPLOY_DIR / "deploy.sh"), *arguments, "--env-file", str(env_file)])
 
 
+IDENTITY_PLACEHOLDER = "from-your-identity-provider"
+
+
+def _with_identity_provider(env_file):
+    """Fill in the UI's registration at an identity provider, as the operator does."""
+    env_file.write_text(env_file.read_text().replace(IDENTITY_PLACEHOLDER, "idp-registration"))
+    return env_file
+
+
 def test_deploy_dry_run_prints_every_step_and_creates_secrets_once(tmp_path):
     env_file = tmp_path / "deploy.env"
-    result = _deploy(
-        "--host", "riskloop@203.0.113.10", "--domain", "risk.example.com", "--dry-run",
-        env_file=env_file,
-    )  # fmt: skip
+    arguments = ("--host", "riskloop@203.0.113.10", "--domain", "risk.example.com", "--dry-run")
+    first = _deploy(*arguments, env_file=env_file)
+    # the secrets are made, the identity provider's settings only the operator can give
+    assert first.returncode == 1 and f"{IDENTITY_PLACEHOLDER} placeholder" in first.stderr
+    assert "RISKLOOP_OIDC_CLIENT_SECRET" in first.stderr
+    result = _deploy(*arguments, env_file=_with_identity_provider(env_file))
     assert result.returncode == 0, result.stderr
     steps = [line for line in result.stdout.splitlines() if line.startswith("+ ")]
     assert len(steps) == 6
@@ -53,7 +64,12 @@ def test_deploy_dry_run_prints_every_step_and_creates_secrets_once(tmp_path):
     assert "https://risk.example.com" not in result.stderr  # a dry run claims nothing is up
     # secrets: generated once (48 hex digits each), private, and kept for the next deployment
     secrets = dict(re.findall(r"(?m)^(\w+)=(.*)$", env_file.read_text()))
-    for name in ("POSTGRES_PASSWORD", "RISKLOOP_ADMIN_TOKEN", "GRAFANA_ADMIN_PASSWORD"):
+    for name in (
+        "POSTGRES_PASSWORD",
+        "RISKLOOP_ADMIN_TOKEN",
+        "GRAFANA_ADMIN_PASSWORD",
+        "RISKLOOP_UI_COOKIE_SECRET",
+    ):
         assert re.fullmatch(r"[0-9a-f]{48}", secrets[name]), name
     assert env_file.stat().st_mode & 0o077 == 0
     again = _deploy("--host", "riskloop@203.0.113.10", "--dry-run", env_file=env_file)
@@ -66,11 +82,10 @@ def test_deploy_dry_run_prints_every_step_and_creates_secrets_once(tmp_path):
 
 
 def test_deploy_with_a_published_image_pulls_instead_of_building(tmp_path):
-    result = _deploy(
-        "--host", "ops@192.0.2.7", "--image", "ghcr.io/acme/riskloop:v1", "--dry-run",
-        env_file=tmp_path / "e.env",
-    )  # fmt: skip
-    assert result.returncode == 0
+    arguments = ("--host", "ops@192.0.2.7", "--image", "ghcr.io/acme/riskloop:v1", "--dry-run")
+    _deploy(*arguments, env_file=tmp_path / "e.env")  # creates the secrets
+    result = _deploy(*arguments, env_file=_with_identity_provider(tmp_path / "e.env"))
+    assert result.returncode == 0, result.stderr
     assert "compose --env-file .env pull" in result.stdout
     assert "compose --env-file .env build" not in result.stdout
 

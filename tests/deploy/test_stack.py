@@ -1,15 +1,20 @@
 """The compose stack, up for real: deploy/compose.yaml plus deploy/compose.test.yaml (host
 network, the machine's PostgreSQL) starts the MLflow server, trains and registers a first
-champion (bootstrap), serves it (API), runs the UI and the monitor loop. Through it: score,
-post outcomes, run the monitor, read the result in /v1/monitoring. Then Debian's Caddy with the
-project's Caddyfile in front, on a test certificate authority (Caddy's own local CA, kept in a
-temporary folder): HTTPS works, HTTP redirects, only the public routes pass, MLflow stays out.
+champion (bootstrap; signed, the API trusting only the public key), serves it (API), runs the
+UI (people sign in at an OpenID Connect provider the test runs on loopback, oidc-provider-mock)
+and the monitor loop. Through it: score, post outcomes, run the monitor, read the result in
+/v1/monitoring. Then Debian's Caddy with the project's Caddyfile in front, on a test certificate
+authority (Caddy's own local CA, kept in a temporary folder): HTTPS works, HTTP redirects, only
+the public routes pass (no key: 401; the docs and metrics stay closed although the API listens
+on loopback), MLflow stays out, a key made with `riskloop keys create` scores under its name,
+and the UI shows nothing but its sign-in until a person signs in at the provider.
 
 Needs a Docker engine and RISKLOOP_TEST_DATABASE_URL (.ci/run provides both); skips otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -35,6 +40,9 @@ SERVICES = ("mlflow", "bootstrap", "api", "ui", "monitor")
 # the stack's admin token (every role): the test's requests send it as a bearer token
 ADMIN_TOKEN = "stack-test-admin-token-of-32-bytes-or-more"
 AS_ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# the UI's registration at the test's identity provider, and the person who signs in
+OIDC_CLIENT_ID = "riskloop-ui"
+SCORER = "sam@example.com"
 
 
 @dataclass
@@ -46,6 +54,8 @@ class Stack:
     mlflow_url: str
     model_name: str
     databases: dict[str, str]
+    https_port: int  # where the test's Caddy will listen (the UI's public address)
+    http_port: int
 
     def compose(self, *arguments: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -98,10 +108,28 @@ def _database_url(name: str) -> str:
     return make_url(POSTGRES_URL or "").set(database=name).render_as_string(hide_password=False)
 
 
+@contextlib.contextmanager
+def identity_provider() -> Iterator[str]:
+    """An OpenID Connect provider on loopback (oidc-provider-mock) that knows one scorer; its
+    issuer URL (plain http: allowed for a loopback issuer, told to Authlib as a test)."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    person = User(sub=SCORER, claims={"email": SCORER, "roles": ["scorer"]})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+        with run_server_in_thread(user_claims=[person]) as server:
+            yield f"http://localhost:{server.server_port}"
+
+
 @pytest.fixture(scope="module")
 def stack(built_images, credit_scenario) -> Iterator[Stack]:
     if not POSTGRES_URL:
         pytest.skip("RISKLOOP_TEST_DATABASE_URL not set: the stack needs the machine's PostgreSQL")
+    with identity_provider() as issuer:
+        yield from _stack(built_images, credit_scenario, issuer)
+
+
+def _stack(built_images, credit_scenario, issuer: str) -> Iterator[Stack]:
     suffix = uuid.uuid4().hex[:8]
     databases = {"riskloop": f"riskloop_stack_{suffix}", "mlflow": f"mlflow_stack_{suffix}"}
     environment = _psql_environment()
@@ -113,6 +141,7 @@ def stack(built_images, credit_scenario) -> Iterator[Stack]:
     conf_local.mkdir(mode=0o755)
     small_training_budget(conf_local)
     api_port, ui_port, mlflow_port = free_port(), free_port(), free_port()
+    https_port, http_port = free_port(), free_port()
     env_file = folder / "stack.env"
     env_file.write_text(
         "\n".join(
@@ -129,6 +158,12 @@ def stack(built_images, credit_scenario) -> Iterator[Stack]:
                 f"RISKLOOP_STACK_DATABASE_URL={_database_url(databases['riskloop'])}",
                 f"RISKLOOP_STACK_MLFLOW_DATABASE_URL={_database_url(databases['mlflow'])}",
                 f"RISKLOOP_STACK_CONF_LOCAL={conf_local}",
+                f"RISKLOOP_OIDC_ISSUER={issuer}",
+                f"RISKLOOP_OIDC_CLIENT_ID={OIDC_CLIENT_ID}",
+                "RISKLOOP_OIDC_CLIENT_SECRET=a-client-secret-for-the-test-provider",
+                "RISKLOOP_OIDC_ROLES_CLAIM=roles",
+                f"RISKLOOP_UI_URL=https://localhost:{https_port}",
+                "RISKLOOP_UI_COOKIE_SECRET=a-cookie-secret-for-the-stack-test",
             ]
         )
         + "\n"
@@ -141,6 +176,8 @@ def stack(built_images, credit_scenario) -> Iterator[Stack]:
         mlflow_url=f"http://127.0.0.1:{mlflow_port}",
         model_name=credit_scenario.model_name,
         databases=databases,
+        https_port=https_port,
+        http_port=http_port,
     )
     try:
         up = running.compose("up", "--detach", "--no-build", *SERVICES, timeout=900)
@@ -232,7 +269,7 @@ def caddy(stack, tmp_path_factory) -> Iterator[Front]:
     if binary is None:
         pytest.skip("Debian's caddy is not installed (.ci/run installs it)")
     folder = tmp_path_factory.mktemp("caddy")
-    http_port, https_port = free_port(), free_port()
+    http_port, https_port = stack.http_port, stack.https_port  # the UI's sign-in returns there
     # The project's Caddyfile, its site block untouched; the test adds global options only:
     # its own ports, Caddy's local CA (never installed into the machine's trust store).
     text = (DEPLOY_DIR / "caddy" / "Caddyfile").read_text()
@@ -290,24 +327,35 @@ def test_https_through_caddy_with_the_test_ca_and_http_redirects(caddy):
     assert redirect.headers["location"].startswith(caddy.https.rsplit(":", 1)[0])
 
 
-def test_only_the_public_routes_pass_and_mlflow_stays_out(caddy, stack, credit_frame):
-    def get(path: str) -> httpx.Response:
-        return httpx.get(caddy.https + path, verify=str(caddy.ca), timeout=20)
-
-    applicant = {
+def _applicant(credit_frame: pd.DataFrame, row: int) -> dict:
+    return {
         k: (None if v != v else v)
-        for k, v in credit_frame.drop(columns=["Status"]).iloc[3].to_dict().items()
+        for k, v in credit_frame.drop(columns=["Status"]).iloc[row].to_dict().items()
     }
-    score = httpx.post(
-        caddy.https + "/v1/score",
-        json=applicant,
-        headers=AS_ADMIN,
-        verify=str(caddy.ca),
-        timeout=20,
-    )
-    assert score.status_code == 200 and "probability_of_default" in score.json()
-    assert get("/openapi.json").json()["info"]["title"]
-    assert get("/docs").status_code == 200
+
+
+def test_only_the_public_routes_pass_and_mlflow_stays_out(caddy, stack, credit_frame):
+    def get(path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.get(caddy.https + path, headers=headers, verify=str(caddy.ca), timeout=20)
+
+    def score(headers: dict[str, str]) -> httpx.Response:
+        return httpx.post(
+            caddy.https + "/v1/score",
+            json=_applicant(credit_frame, 3),
+            headers=headers,
+            verify=str(caddy.ca),
+            timeout=20,
+        )
+
+    scored = score(AS_ADMIN)
+    assert scored.status_code == 200 and "probability_of_default" in scored.json()
+    assert score({}).status_code == 401  # no credential, no score
+    # The API listens on loopback, where its docs and metrics need no key; Caddy forwards for
+    # someone else (X-Forwarded-For), so through it they are closed like any other route.
+    for path in ("/openapi.json", "/docs"):
+        assert httpx.get(stack.api_url + path, timeout=10).status_code == 200, path
+        assert get(path).status_code == 401, path
+        assert get(path, AS_ADMIN).status_code == 200, path
     assert get("/").status_code == 200 and "<title>" in get("/").text.lower()  # the UI
     # the metrics stay internal: Caddy answers 404 itself although the API serves them
     assert get("/metrics").status_code == 404
@@ -317,6 +365,94 @@ def test_only_the_public_routes_pass_and_mlflow_stays_out(caddy, stack, credit_f
     assert httpx.get(stack.mlflow_url + mlflow_path, timeout=10).status_code == 200
     through = get(mlflow_path)
     assert "registered_model" not in through.text
+
+
+def test_a_key_made_in_the_api_container_scores_through_caddy_under_its_name(
+    caddy, stack, credit_frame
+):
+    created = stack.compose(
+        "exec", "-T", "api", "riskloop", "keys", "create", "--name", "branch-7", "--role", "scorer"
+    )
+    assert created.returncode == 0, created.stderr[-2000:]
+    key = created.stdout.splitlines()[1].strip()  # printed once, on a line of its own
+    application_id = f"stack-caddy-{uuid.uuid4().hex[:8]}"
+    scored = httpx.post(
+        caddy.https + "/v1/score",
+        json={**_applicant(credit_frame, 5), "application_id": application_id},
+        headers={"Authorization": f"Bearer {key}"},
+        verify=str(caddy.ca),
+        timeout=20,
+    )
+    assert scored.status_code == 200, scored.text[:500]
+    logged = subprocess.run(
+        [
+            "psql",
+            "-X",
+            "-A",
+            "-t",
+            "-d",
+            stack.databases["riskloop"],
+            "-c",
+            f"SELECT actor FROM predictions WHERE application_id = '{application_id}'",
+        ],
+        env=_psql_environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stdout.strip() == "key:branch-7"
+    # a scorer's key opens no analyst route
+    monitoring = httpx.get(
+        caddy.https + "/v1/monitoring",
+        headers={"Authorization": f"Bearer {key}"},
+        verify=str(caddy.ca),
+        timeout=20,
+    )
+    assert monitoring.status_code == 403
+
+
+def test_the_api_serves_a_signed_champion_with_the_public_key_alone(stack):
+    def shell(service: str, script: str) -> str:
+        result = stack.compose("exec", "-T", service, "sh", "-c", script)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    # the trainer (monitor loop, the same data volume bootstrap signed with) holds the key pair
+    trainer_public = shell("monitor", "cat /app/data/keys/signing_key.pub.pem")
+    assert "PRIVATE KEY" in shell("monitor", "cat /app/data/keys/signing_key.pem")
+    # the API trusts the published public key and has no private key anywhere
+    assert shell("api", "cat /app/trusted-keys/signing_key.pub.pem") == trainer_public
+    assert shell("api", "echo $RISKLOOP_TRUSTED_KEYS").strip() == '["/app/trusted-keys"]'
+    private = "find / -path /proc -prune -o -name '*.pem' -print | xargs -r grep -l 'PRIVATE KEY'"
+    assert shell("api", private + " || true") == ""
+    assert answers(stack.api_url + "/ready")  # the champion it serves passed the check
+
+
+def test_the_ui_through_caddy_shows_only_its_sign_in_until_a_person_signs_in(caddy):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.browser import CHROMIUM, LAUNCH_ARGS, MISSING
+
+    if not CHROMIUM.exists():
+        pytest.skip(MISSING)
+    wait_ms = 60_000
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            # the test CA is not in the browser's store: the certificate is checked by httpx
+            page = browser.new_page(ignore_https_errors=True)
+            page.goto(caddy.https + "/", wait_until="domcontentloaded")
+            sign_in = page.get_by_role("button", name="Sign in")
+            sign_in.wait_for(timeout=wait_ms)
+            assert page.get_by_role("heading", name="Score an applicant").count() == 0
+            # to the provider and back through Caddy (the sign-in returns to RISKLOOP_UI_URL)
+            sign_in.click()
+            page.get_by_role("button", name=SCORER).click(timeout=wait_ms)
+            page.get_by_text(f"Signed in as user:{SCORER}").wait_for(timeout=wait_ms)
+            # the API accepted the person's own ID token and read the roles claim
+            page.get_by_text("Roles: scorer").wait_for(timeout=wait_ms)
+            assert page.url.startswith(caddy.https)
+        finally:
+            browser.close()
 
 
 # ---- backup and restore of the running stack ---------------------------------------------------
