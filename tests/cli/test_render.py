@@ -121,7 +121,18 @@ def test_the_simulation_timeline(printed):
         promoted_windows=[3],
         auc_before=0.6,
         n_after_rows=400,
-        retrains=[{"window": 3, "challenger_version": "2", "promoted": True, "reason": "r"}],
+        retrains=[
+            {
+                "window": 3,
+                "challenger_version": "2",
+                "promoted": True,
+                "reason": "r",
+                "n_compared": 0,
+                "n_holdout": 600,
+                "n_production": 1400,
+                "n_reference": 700,
+            }
+        ],  # fmt: skip
     )
     render.print_timeline(timeline)
     out = printed()
@@ -130,8 +141,11 @@ def test_the_simulation_timeline(printed):
     assert rows[1].split("│")[-2].strip() == "no retrain: too few outcomes"
     assert rows[2].split("│")[-2].strip() == "refused: profit, auc"
     assert rows[3].split("│")[-2].strip() == "promoted"
-    assert out[-3:] == [
-        "Window 3: challenger v2 promoted — r",
+    assert " ".join(out[-4:-2]) == (  # the console wraps the decision's line
+        "Window 3: challenger v2 promoted — r (judged on 600 recent applications; trained on"
+        " 1400 older outcomes and 700 reference rows)"
+    )
+    assert out[-2:] == [
         "Drift onset: window 1; first alert: 1; retrains: [2, 3]; promotions: [3].",
         "Realised AUC on post-shift rows: old champion 0.600, promoted model — (n = 400).",
     ]

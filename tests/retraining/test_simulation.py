@@ -34,7 +34,7 @@ from riskloop.retraining.workflow import (
 from riskloop.store import MonitoringStore, PredictionStore
 from tests.conftest import CREDIT_SCENARIO, PROJECT_DIR
 
-WINDOWS, ROWS = 8, 300
+WINDOWS, ROWS = 8, 500  # a simulated window is one monitor window of the configured size
 CONF = PROJECT_DIR / "conf" / "base"
 
 
@@ -122,6 +122,13 @@ def test_recession_is_detected_retrained_and_the_promoted_model_is_better(recess
     assert timeline.auc_after > timeline.auc_before + 0.02
     decision = timeline.retrains[0]
     assert decision["challenger"]["profit_per_1000"] > decision["champion"]["profit_per_1000"]
+    # promoted on the lower bounds of paired intervals, on a holdout that can tell them apart
+    config = load_retraining_config(CONF / "retraining.yml", CONF / "parameters_promotion.yml")
+    intervals = decision["intervals"]
+    profit, auc = intervals["profit_difference"], intervals["auc_difference"]
+    assert profit["low"] > config.gates.min_profit_improvement and auc["low"] > 0
+    assert decision["n_holdout"] >= 500
+    assert f"90% interval {profit['low']:,.1f} to {profit['high']:,.1f}" in decision["reason"]
 
 
 class _DeclinesAGroup:
@@ -160,8 +167,10 @@ def test_an_unfair_challenger_is_refused_by_the_fairness_gate(recession):
             ),
         )
         assert not result.promoted and registry.version_for_alias(name).version == before
-        [fairness] = [f for f in result.failures if f.startswith("fairness: demographic")]
-        assert "ratio 0.000 is below 0.8" in fairness
+        parity = [f for f in result.failures if f.startswith("fairness: demographic")]
+        # refused twice over: below the scenario's bound, and confidently worse than the champion
+        assert any(f.endswith("ratio 0.000 is below 0.8") for f in parity), parity
+        assert any("worse than the champion's" in f for f in parity), parity
         gate = MonitoringStore(store.engine).audit_events("gate")[-1]["payload"]
         assert gate["promote"] is False and gate["challenger"]["dp_ratio"] == 0.0
         store.dispose()
@@ -208,10 +217,10 @@ def test_a_crash_around_the_alias_write_leaves_a_consistent_champion(recession, 
 
         real = audit.record_audit_event
 
-        def killed_after_the_write(self, kind, payload, at=None):
+        def killed_after_the_write(self, kind, payload, *args, **kwargs):
             if kind == "promoted":
                 raise SystemExit("killed")
-            return real(kind, payload, at)
+            return real(kind, payload, *args, **kwargs)
 
         with monkeypatch.context() as patch:
             patch.setattr(MonitoringStore, "record_audit_event", killed_after_the_write)

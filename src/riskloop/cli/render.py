@@ -171,7 +171,9 @@ def print_timeline(timeline: Timeline) -> None:
         verdict = "promoted" if retrain["promoted"] else "refused"
         console.print(
             f"Window {retrain['window']}: challenger v{retrain['challenger_version']} {verdict}"
-            f" — {retrain['reason']}",
+            f" — {retrain['reason']} (judged on {retrain['n_compared'] or retrain['n_holdout']}"
+            f" recent applications; trained on {retrain['n_production']} older outcomes and"
+            f" {retrain['n_reference']} reference rows)",
             highlight=False,
         )
     console.print(

@@ -80,6 +80,10 @@ class SimulationSpec(BaseModel):
         None, description="trigger names that start a retrain; None = every fired trigger"
     )
     training: dict[str, Any] = Field(default_factory=dict)
+    first_champion: dict[str, Any] = Field(
+        default_factory=dict,
+        description="parameters merged over `training` for the first champion's run only",
+    )
 
 
 class ShadowSpec(BaseModel):

@@ -17,10 +17,13 @@
    is more than ``cooldown_windows`` ago) it runs the retraining workflow, which promotes (the
    service hot-swaps) or refuses.
 
-Honest before/after: the held-out applicants are split once into an *early* pool (70 %) and a
-*late* pool (30 %). Windows draw from the early pool until the first promotion and from the late
+Honest before/after: the held-out applicants are split once into an *early* pool (75 %) and a
+*late* pool (25 %). Windows draw from the early pool until the first promotion and from the late
 pool after it, so no applicant the challenger trained on is ever used to measure it; the
 challengers' reference rows are the first champion's training split (``Timeline.rows_used``).
+The early pool is drawn in order and wraps around when it runs out: a retrain that saw both
+passes of an applicant would hold out a row it trained on, so windows × rows before the first
+retrain must fit in it (``simulation.first_champion.split`` holds out 60 % of the data file).
 Each window's realised AUC is the monitor's own stored figure.
 ``auc_before`` is the old champion's realised AUC and ``auc_after`` the promoted model's, on the
 same post-shift, post-promotion rows. Without a promotion ``auc_before`` is the champion's AUC on
@@ -33,6 +36,7 @@ import contextlib
 import json
 import secrets
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,8 +58,9 @@ from riskloop.retraining.workflow import retrain_challenger, train_challenger
 from riskloop.store import ApiKeyStore, PredictionStore, RetrainingStore
 
 FEEDBACK_WORKERS = 8  # outcomes are posted one per request, this many at a time
+SHED_RETRIES = 10  # a shed outcome (503) is sent again after its Retry-After, this often
 SOURCE = "_pool_row"  # which held-out applicant a simulated row was drawn from
-EARLY_SHARE = 0.7
+EARLY_SHARE = 0.75
 ATTACKS = ("flip", "all-good", "segment")
 
 
@@ -112,7 +117,6 @@ def served_on_loopback(app: Any, timeout_s: float = 30.0) -> Iterator[str]:
     would; yields its URL once ``GET /health`` answers, stops it afterwards."""
     import socket
     import threading
-    import time
 
     import httpx
     import uvicorn
@@ -145,13 +149,21 @@ def served_on_loopback(app: Any, timeout_s: float = 30.0) -> Iterator[str]:
 
 def send_outcomes(client: Any, rows: list[dict[str, Any]], headers: dict[str, str]) -> None:
     """POST each outcome to ``/v1/feedback`` as an origination system would, ``FEEDBACK_WORKERS``
-    requests at a time; raises naming the first refusal."""
+    requests at a time, sending one again after the ``Retry-After`` of a 503 (the service's
+    admission control shed it; at most ``SHED_RETRIES`` times); raises naming the first
+    refusal."""
     from concurrent.futures import ThreadPoolExecutor
 
+    def post(row: dict[str, Any]) -> Any:
+        for _ in range(SHED_RETRIES):
+            answer = client.post("/v1/feedback", json=row, headers=headers)
+            if answer.status_code != 503:
+                return answer
+            time.sleep(min(float(answer.headers.get("Retry-After", 1)), 5.0))
+        return answer
+
     with ThreadPoolExecutor(FEEDBACK_WORKERS) as pool:
-        answers = list(
-            pool.map(lambda row: client.post("/v1/feedback", json=row, headers=headers), rows)
-        )
+        answers = list(pool.map(post, rows))
     refused = [(row, a) for row, a in zip(rows, answers, strict=True) if a.status_code != 200]
     if refused:
         row, answer = refused[0]
@@ -286,7 +298,7 @@ def _run(
         project_dir,
         scenario_file=scenario_file,
         data_dir=folder / "data",
-        params={**spec.training, **workspace},
+        params={**spec.training, **spec.first_champion, **workspace},
     )
     model_input = folder / "data" / "05_model_input"
     held_out = pd.concat(
