@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import logging
+import socket
 import threading
 import time
 from urllib.parse import urlparse
@@ -39,7 +41,7 @@ class RecordingApp:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def test_what_the_limiter_would_refuse_at_once_is_refused_before_the_app_is_called():
+def test_what_the_limiter_would_refuse_at_once_is_refused_before_the_app_is_called(caplog):
     limiter = AdmissionLimiter(max_in_flight=1, max_waiting=0, max_wait_s=0.5)
     shed: list[str] = []
     inner = RecordingApp()
@@ -66,13 +68,21 @@ def test_what_the_limiter_would_refuse_at_once_is_refused_before_the_app_is_call
         connection.request("GET", "/health")  # a probe is never refused for load
         probe = connection.getresponse()
         assert probe.status == 200 and probe.read() == b"ok"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as closing:
+            closing.sendall(b"GET /v1/model HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := closing.recv(65536):  # b"": the server closed the connection
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 503 ")
         holder.join(5)
         # the request bodies skipped, the same connection is admitted once the slot is free
         connection.request("POST", "/v1/score", body=b'{"age": 31}')
         admitted = connection.getresponse()
         assert admitted.status == 200 and admitted.read() == b"ok"
         connection.close()
-    assert shed == ["door", "door"], "a refusal went through the app"
+    assert shed == ["door"] * 3, "a refusal went through the app"
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
     assert inner.paths == ["/hold", "/health", "/v1/score"]
     assert limiter.in_flight == 0
 

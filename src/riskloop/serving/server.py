@@ -111,7 +111,8 @@ class DeadlineH11Protocol(H11Protocol):
     def handle_events(self) -> None:
         while self.admission is not None and self._refused_at_the_door():
             pass
-        super().handle_events()
+        if not self.transport.is_closing():  # a refusal may have closed it (Connection: close)
+            super().handle_events()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
