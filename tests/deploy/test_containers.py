@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from riskloop.provenance import PUBLIC_KEY_FILE
 from tests.deploy.containers import (
     answers,
     container,
@@ -55,10 +56,15 @@ def _applicant(credit_frame, row: int = 0) -> dict:
 @pytest.fixture(scope="module")
 def model_folder(trained_project) -> Iterator[Path]:
     """A copy of the trained project's registry (tracking database and artifacts) that the
-    container's user may read and write; mounted where the registry says its artifacts are."""
+    container's user may read and write; mounted where the registry says its artifacts are.
+    With it the public half of the key that signed the model, as the compose stack gives the
+    API (the private key stays out of the container)."""
     folder = shared_folder("riskloop-model")
     shutil.copy2(trained_project.root / "mlflow.db", folder / "mlflow.db")
     shutil.copytree(trained_project.root / "mlartifacts", folder / "mlartifacts")
+    (folder / "trusted-keys").mkdir()
+    public_key = trained_project.data_dir / "keys" / PUBLIC_KEY_FILE
+    shutil.copy2(public_key, folder / "trusted-keys" / PUBLIC_KEY_FILE)
     subprocess.run(["chmod", "-R", "a+rwX", str(folder)], check=True)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -78,6 +84,7 @@ def _api_environment(trained_project, port: int, log: str) -> dict[str, str]:
         "RISKLOOP_DATA_DIR": str(root / "data"),
         "RISKLOOP_API_PORT": str(port),
         "RISKLOOP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "RISKLOOP_TRUSTED_KEYS": json.dumps([str(root / "trusted-keys")]),
     }
 
 
