@@ -332,12 +332,18 @@ def metric_series_cost(port: int, requests: int, connections: int) -> dict[str, 
     }
 
 
-def server_histogram(port: int) -> dict[float, float]:
-    """The service's own latency histogram of ``/v1/score`` 200s: upper bound (s) -> count."""
+def scrape(port: int) -> str:
+    """The service's ``/metrics`` text."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     connection.request("GET", "/metrics")
     text = connection.getresponse().read().decode()
     connection.close()
+    return text
+
+
+def server_histogram(port: int) -> dict[float, float]:
+    """The service's own latency histogram of ``/v1/score`` 200s: upper bound (s) -> count."""
+    text = scrape(port)
     buckets = {}
     pattern = re.compile(
         r'riskloop_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",'
@@ -351,10 +357,7 @@ def server_histogram(port: int) -> dict[float, float]:
 def shed_at_the_door(port: int) -> float:
     """Requests refused by the server's protocol so far: all those shed
     (``riskloop_requests_shed_total``) less the 503s the app counted for ``/v1/score``."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("GET", "/metrics")
-    text = connection.getresponse().read().decode()
-    connection.close()
+    text = scrape(port)
     shed = re.search(r"^riskloop_requests_shed_total (\S+)$", text, re.MULTILINE)
     by_app = re.search(
         r'^riskloop_http_requests_total\{method="POST",route="/v1/score",status="503"\} (\S+)$',
