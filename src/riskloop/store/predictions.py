@@ -54,6 +54,8 @@ class PredictionRecord:
     reasons: list[dict[str, Any]] | None = field(default=None)
     # who asked: the API caller's name (``key:<name>``, ``user:<email>``, ``admin-token``)
     actor: str | None = None
+    # the applicant's pseudonymous reference (riskloop.store.privacy.applicant_reference)
+    applicant_ref: str | None = None
 
 
 class UnknownApplicationError(LookupError):

@@ -15,6 +15,7 @@ each store import the tables it joins without importing another store.
 * ``quarantined_batches``: refused feedback batches, every row kept as received.
 * ``shadow_predictions``: the challenger's scores of live applications, never returned.
 * ``api_keys``: the API's machine credentials — a hash of each secret, never the secret.
+* ``erased_decisions``: tombstones of erased applicants' decisions (decision, date, version).
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ predictions = Table(
     Column("explanation", JSON, nullable=True),
     # who asked for the score: the caller's name (``key:<name>``, ``user:<email>``, ...)
     Column("actor", String(200), nullable=True),
+    # the applicant, pseudonymously: HMAC-SHA-256 of the lender's applicant id (hex), never the
+    # id itself (riskloop.store.privacy); None when the lender sent no applicant id
+    Column("applicant_ref", String(64), nullable=True, index=True),
+    # when the retention policy purged this row's inputs and explanation (docs/privacy.md)
+    Column("inputs_purged_at", DateTime(timezone=True), nullable=True),
 )
 
 labels = Table(
@@ -159,4 +165,20 @@ api_keys = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+
+# what is left of a decision whose applicant asked for erasure: only what the lender must keep
+# (the decision, when, by which model version) and why it was erased; nothing links it to anyone
+erased_decisions = Table(
+    "erased_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("reason", String(1000), nullable=False),
+    # who erased it: an API caller's name or ``cli:<os user>``
+    Column("erased_by", String(200), nullable=True),
 )
