@@ -302,7 +302,11 @@ def test_periodic_check_swaps_when_the_alias_moves(credit_scorer, store):
 def test_openapi_describes_the_models_fields(client, credit_scorer):
     schema = client.get("/openapi.json").json()
     applicant = schema["components"]["schemas"]["Applicant"]
-    assert set(applicant["properties"]) == {*credit_scorer.input_schema.names, "application_id"}
+    assert set(applicant["properties"]) == {
+        *credit_scorer.input_schema.names,
+        "application_id",
+        "applicant_id",
+    }
     assert applicant["additionalProperties"] is False
     age = applicant["properties"]["Age"]
     assert (age["minimum"], age["maximum"]) == (18, 100)

@@ -33,7 +33,17 @@ from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.monitor_gauges import MonitorGauges
 from riskloop.serving.openapi import ModelOpenAPI
 from riskloop.serving.reloader import ModelReloader
-from riskloop.serving.routes import admin, docs, explain, feedback, me, model, score, service
+from riskloop.serving.routes import (
+    admin,
+    applicants,
+    docs,
+    explain,
+    feedback,
+    me,
+    model,
+    score,
+    service,
+)
 from riskloop.serving.scoring import DecisionRecorder
 from riskloop.serving.shadow import ShadowScorer
 from riskloop.store import ApiKeyStore, PredictionStore, ShadowStore
@@ -134,6 +144,7 @@ def create_app(
         score.router,
         explain.router,
         feedback.router,
+        applicants.router,
         admin.router,
         me.router,
     )

@@ -69,6 +69,10 @@ class ServiceConfig:
         Registry alias of a shadow model (e.g. ``challenger``): it also scores every logged
         application after the answer is computed, its scores go to ``shadow_predictions`` and
         are never returned; None (default): no shadow scoring.
+    applicant_ref_key : bytes, optional
+        The key of the applicants' pseudonymous references (HMAC-SHA-256 of the lender's
+        ``applicant_id``, :mod:`riskloop.store.privacy`); None (default): requests carrying an
+        ``applicant_id`` are refused.
     """
 
     admin_token: str | None = _default("admin_token")
@@ -89,13 +93,18 @@ class ServiceConfig:
     monitor_refresh_s: float = 30.0
     monitor_rules: tuple[dict[str, Any], ...] = ()
     shadow_alias: str | None = _default("shadow_alias")
+    applicant_ref_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, monitor_rules: tuple[dict[str, Any], ...] = ()
+        cls,
+        settings: Settings,
+        monitor_rules: tuple[dict[str, Any], ...] = (),
+        applicant_ref_key: bytes | None = None,
     ) -> ServiceConfig:
-        """The service's configuration from the settings (``RISKLOOP_*``) and the monitor's
-        alert rules (read from ``monitoring.yml`` by the caller)."""
+        """The service's configuration from the settings (``RISKLOOP_*``), the monitor's
+        alert rules (read from ``monitoring.yml`` by the caller) and the applicant reference
+        key (the caller reads or creates it)."""
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         return cls(
             admin_token=token or None,
@@ -113,4 +122,5 @@ class ServiceConfig:
             log_linger_ms=settings.log_linger_ms,
             monitor_rules=monitor_rules,
             shadow_alias=settings.shadow_alias or None,
+            applicant_ref_key=applicant_ref_key,
         )

@@ -81,6 +81,7 @@ class ModelOpenAPI:
         applicant["title"] = "Applicant"
         applicant["description"] = (
             f"One application for {model.name} version {model.version}:"
-            " the fields of GET /v1/schema and an optional application_id"
+            " the fields of GET /v1/schema, an optional application_id and an optional"
+            " applicant_id (never stored: see applicant_ref)"
         )
         return applicant

@@ -24,6 +24,16 @@ APPLICATION_ID = Field(
     description="your identifier for the application; generated when absent",
 )
 
+# the lender's own identifier of the person: turned into a pseudonymous reference (HMAC under
+# the service's key, riskloop.store.privacy) and never stored or returned in clear
+APPLICANT_ID = Field(
+    None,
+    min_length=1,
+    max_length=200,
+    description="your identifier of the applicant (person); never stored: the log and the"
+    " answer carry its pseudonymous reference (applicant_ref) instead",
+)
+
 
 def applicant_model(schema: InputSchema) -> type[BaseModel]:
     """A pydantic model with one field per input: numbers with their range, categories as a
@@ -31,7 +41,10 @@ def applicant_model(schema: InputSchema) -> type[BaseModel]:
 
     Numbers are strict (a JSON number, not the string ``"30"`` or ``true``): the API is for
     programs, and a client that sends strings has a bug worth hearing about."""
-    fields: dict[str, Any] = {"application_id": (str | None, APPLICATION_ID)}
+    fields: dict[str, Any] = {
+        "application_id": (str | None, APPLICATION_ID),
+        "applicant_id": (str | None, APPLICANT_ID),
+    }
     for feature in schema.features:
         if feature.kind == "numeric":
             kind: Any = float
@@ -71,6 +84,11 @@ class ScoreResponse(BaseModel):
         default_factory=list,
         description="the inputs pushing hardest toward decline, strongest first;"
         " empty when the model cannot explain itself",
+    )
+    applicant_ref: str | None = Field(
+        None,
+        description="the applicant's pseudonymous reference (present when applicant_id was"
+        " sent): what GET and DELETE /v1/applicants/{ref} take",
     )
 
 
@@ -204,3 +222,35 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class ApplicantDecision(BaseModel):
+    """One decision held about an applicant, with everything kept alongside it."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    application_id: str
+    received_at: datetime
+    model_name: str
+    model_version: str
+    inputs: dict[str, Any] = Field(description="as received; empty once purged by retention")
+    inputs_purged_at: datetime | None = Field(description="when retention purged the inputs")
+    probability: float
+    decision: str
+    threshold: float
+    reasons: list[dict[str, Any]] | None
+    explanation: dict[str, Any] | None
+    outcome: dict[str, Any] | None = Field(description="the observed outcome, when one arrived")
+
+
+class ApplicantRecord(BaseModel):
+    """Everything riskloop holds about one applicant (the right of access)."""
+
+    applicant_ref: str
+    decisions: list[ApplicantDecision]
+
+
+class ErasureResponse(BaseModel):
+    applicant_ref: str
+    decisions_erased: int = Field(description="decisions deleted; each left a tombstone")
+    erased_at: datetime

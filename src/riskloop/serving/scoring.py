@@ -29,6 +29,7 @@ from riskloop.serving.prediction_log import (
 )
 from riskloop.serving.shadow import ShadowScorer
 from riskloop.store import PredictionRecord, PredictionStore
+from riskloop.store.privacy import applicant_reference
 
 # Batches above this many rows are validated and scored off the event loop.
 INLINE_ROWS = 32
@@ -84,19 +85,31 @@ def parse_batch(model: LoadedModel, body: bytes, max_rows: int) -> list[BaseMode
 
 
 def score_applications(
-    model: LoadedModel, applications: list[BaseModel], started: float, actor: str | None = None
+    model: LoadedModel,
+    applications: list[BaseModel],
+    started: float,
+    actor: str | None = None,
+    applicant_ref_key: bytes | None = None,
 ) -> tuple[list[dict[str, Any]], list[PredictionRecord], Decisions]:
     """Score validated applications: the response bodies, the log rows (recording ``actor``,
-    the caller's name, as who asked) and the decisions."""
-    records = [a.model_dump(exclude={"application_id"}) for a in applications]
+    the caller's name, as who asked) and the decisions. An application's ``applicant_id`` is
+    replaced by its pseudonymous reference under ``applicant_ref_key`` and never kept."""
+    refs = applicant_refs(applications, applicant_ref_key)
+    records = [a.model_dump(exclude={"application_id", "applicant_id"}) for a in applications]
     decisions = model.scorer.score_records(records)
     reasons = decisions.reasons or [[] for _ in records]
     latency_ms = (time.perf_counter() - started) * 1000.0 / len(records)
     now = datetime.now(UTC)
     threshold = float(model.scorer.threshold)
     responses, rows = [], []
-    for application, record, probability, decision, why in zip(
-        applications, records, decisions.probability, decisions.decision, reasons, strict=True
+    for application, record, probability, decision, why, ref in zip(
+        applications,
+        records,
+        decisions.probability,
+        decisions.decision,
+        reasons,
+        refs,
+        strict=True,
     ):
         application_id = getattr(application, "application_id", None) or uuid.uuid4().hex
         why = [
@@ -116,6 +129,7 @@ def score_applications(
                 "model_name": model.name,
                 "model_version": model.version,
                 "reasons": why,
+                **({"applicant_ref": ref} if ref else {}),
             }
         )
         rows.append(
@@ -131,9 +145,26 @@ def score_applications(
                 latency_ms=latency_ms,
                 reasons=why,
                 actor=actor,
+                applicant_ref=ref,
             )
         )
     return responses, rows, decisions
+
+
+def applicant_refs(applications: list[BaseModel], key: bytes | None) -> list[str | None]:
+    """Each application's pseudonymous applicant reference (None where no applicant_id came);
+    503 when one came but this service has no key to make references with."""
+    ids = [getattr(a, "applicant_id", None) for a in applications]
+    if key is None:
+        if any(ids):
+            raise APIError(
+                503,
+                "no_applicant_ref_key",
+                "this service has no applicant reference key (RISKLOOP_APPLICANT_REF_KEY), so"
+                " it cannot accept applicant_id: send the application without it",
+            )
+        return [None] * len(ids)
+    return [None if i is None else applicant_reference(key, i) for i in ids]
 
 
 class DecisionRecorder:

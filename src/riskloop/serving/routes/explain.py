@@ -7,15 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from riskloop.serving.auth import Requires
+from riskloop.serving.auth import Requires, caller
 from riskloop.serving.dependencies import get_reloader, get_store
 from riskloop.serving.errors import APIError, documented_errors
-from riskloop.serving.identity import Role
+from riskloop.serving.identity import Principal, Role
 from riskloop.serving.model_holder import LoadedModel
 from riskloop.serving.reloader import ModelReloader
+from riskloop.serving.routes.applicants import Reason
 from riskloop.serving.schemas import ExplanationResponse
 from riskloop.serving.scoring import plain
 from riskloop.store import PredictionStore
+from riskloop.store.privacy import PrivacyStore
 
 router = APIRouter(
     tags=["scoring"],
@@ -33,11 +35,14 @@ router = APIRouter(
 )
 def explain(
     application_id: str,
+    reason: Reason = None,
     store: PredictionStore = Depends(get_store),
     reloader: ModelReloader = Depends(get_reloader),
+    who: Principal = Depends(caller),
 ) -> ExplanationResponse:
     """The full additive breakdown (base value + one contribution per input = the model's
-    output) of a logged application, computed with the model version that scored it."""
+    output) of a logged application, computed with the model version that scored it. The read
+    of the applicant's inputs is audited (who, when, and ``reason``)."""
     row = store.get(application_id)
     if row is None:
         raise APIError(404, "unknown_application", f"no application {application_id!r} was scored")
@@ -45,6 +50,9 @@ def explain(
     if explanation is None:
         explanation = _explain(row, _scorer_of(row, reloader))
         store.set_explanation(application_id, explanation)
+    PrivacyStore(store.engine).record_read(
+        {"application_id": application_id}, who.name, reason, "GET /v1/explain"
+    )
     return ExplanationResponse(
         application_id=application_id,
         model_name=row["model_name"],

@@ -45,12 +45,15 @@ async def score_one(
     body: bytes = Depends(json_body),
     model: LoadedModel = Depends(current_model),
     recorder: DecisionRecorder = Depends(get_recorder),
+    config: ServiceConfig = Depends(get_config),
     who: Principal = Depends(caller),
 ) -> Response:
     """Score one application. The answer is sent only after the decision is in the log."""
     started = time.perf_counter()
     application = parse_one(model, body)
-    responses, rows, decisions = score_applications(model, [application], started, who.name)
+    responses, rows, decisions = score_applications(
+        model, [application], started, who.name, config.applicant_ref_key
+    )
     await recorder.record(model, rows, decisions)
     return json_response(responses[0])
 
@@ -62,12 +65,16 @@ async def score_one(
     openapi_extra=_ONE,
 )
 async def score_preview(
-    body: bytes = Depends(json_body), model: LoadedModel = Depends(current_model)
+    body: bytes = Depends(json_body),
+    model: LoadedModel = Depends(current_model),
+    config: ServiceConfig = Depends(get_config),
 ) -> Response:
     """Score one application without logging it (what-if analysis in the UI)."""
     started = time.perf_counter()
     application = parse_one(model, body)
-    responses, _, _ = score_applications(model, [application], started)
+    responses, _, _ = score_applications(
+        model, [application], started, applicant_ref_key=config.applicant_ref_key
+    )
     return json_response(responses[0])
 
 
@@ -102,9 +109,11 @@ async def score_batch(
         )
     if len(applications) > INLINE_ROWS:
         responses, rows, decisions = await run_in_threadpool(
-            score_applications, model, applications, started, who.name
+            score_applications, model, applications, started, who.name, config.applicant_ref_key
         )
     else:
-        responses, rows, decisions = score_applications(model, applications, started, who.name)
+        responses, rows, decisions = score_applications(
+            model, applications, started, who.name, config.applicant_ref_key
+        )
     await recorder.record(model, rows, decisions)
     return json_response({"results": responses})
