@@ -156,6 +156,17 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL", description="SQLite prediction log: NORMAL survives kill -9, FULL power loss"
     )
+    # ---- personal data (riskloop.store.privacy, docs/privacy.md)
+    applicant_ref_key: SecretStr | None = Field(
+        None,
+        description="the key (32 bytes or more) of the applicants' pseudonymous references"
+        " (HMAC-SHA-256 of the lender's applicant id); unset: the local key file",
+    )
+    applicant_ref_key_file: Path | None = Field(
+        None,
+        description="where the local applicant reference key is created (owner-only) when"
+        " RISKLOOP_APPLICANT_REF_KEY is unset; default: applicant-ref.key in the data folder",
+    )
 
     @field_validator("admin_token")
     @classmethod
@@ -168,6 +179,29 @@ class Settings(BaseSettings):
                 " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
             )
         return token
+
+    @field_validator("applicant_ref_key")
+    @classmethod
+    def _applicant_ref_key_is_long(cls, key: SecretStr | None) -> SecretStr | None:
+        """A short key would let anyone holding applicant ids recompute the references."""
+        if key is not None and len(key.get_secret_value().encode()) < 32:
+            raise ValueError(
+                f"RISKLOOP_APPLICANT_REF_KEY must be at least 32 bytes (received"
+                f" {len(key.get_secret_value().encode())}); make one with"
+                " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return key
+
+    @property
+    def resolved_applicant_ref_key_file(self) -> Path:
+        if self.applicant_ref_key_file is not None:
+            return self.path(self.applicant_ref_key_file)
+        return self.path(self.data_dir) / "applicant-ref.key"
+
+    @property
+    def privacy_config_path(self) -> Path:
+        """The retention policy (:class:`riskloop.store.privacy.RetentionPolicy`)."""
+        return self.conf_dir / "privacy.yml"
 
     @property
     def listens_on_loopback(self) -> bool:

@@ -10,6 +10,7 @@ riskloop simulate  replay held-out applicants with injected drift through the wh
 riskloop feedback  quarantined outcome batches: list, check, release (a person decides)
 riskloop db        schema migrations of the prediction store (Alembic)
 riskloop keys      API keys: create (printed once), list, revoke
+riskloop privacy   applicants' personal data: retention purge, access export, erasure
 riskloop signing   model-signing keys: keygen; verify a registered version
 riskloop deploy    copy the compose stack to a machine over SSH and start it
 """
@@ -28,6 +29,7 @@ from riskloop.cli import (
     models,
     monitor_loop,
     operations,
+    privacy,
     service,
     signing,
     simulation,
@@ -71,4 +73,5 @@ app.add_typer(operations.db_app, name="db")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(signing.signing_app, name="signing")
 app.add_typer(feedback.feedback_app, name="feedback")
+app.add_typer(privacy.privacy_app, name="privacy")
 app.command()(operations.deploy)

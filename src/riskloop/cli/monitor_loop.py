@@ -16,6 +16,7 @@ from riskloop.cli.common import (
     load_scenario_or_fail,
     loop_store,
 )
+from riskloop.cli.privacy import apply_retention, describe_purge
 from riskloop.cli.render import console, err
 
 if TYPE_CHECKING:
@@ -52,7 +53,8 @@ def monitor(
     ] = False,
 ) -> None:
     """Drift, delayed-label performance, label-free estimates, fairness and service health per
-    window of the prediction log; alert rules with hysteresis (docs/monitoring.md)."""
+    window of the prediction log; alert rules with hysteresis (docs/monitoring.md). With
+    --every, each run also applies the retention policy (conf/base/privacy.yml)."""
     import signal
     import threading
 
@@ -84,6 +86,8 @@ def monitor(
             fired = _monitor_once(settings, scenario_, monitor_config, api_url, quiet_empty=True)
             if retrain_on_alerts and fired is not None:
                 _retrain_on_alerts(settings, scenario, fired, api_url)
+            # the loop runs the retention policy (conf/base/privacy.yml) after each measure
+            console.print(describe_purge(apply_retention(settings, actor=None)))
             runs += 1
             if max_runs is not None and runs >= max_runs:
                 break

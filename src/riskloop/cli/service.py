@@ -29,6 +29,7 @@ def serve(
     import uvicorn
 
     from riskloop import registry
+    from riskloop.cli.privacy import ensure_applicant_ref_key
     from riskloop.serving.app import ServiceConfig, create_app
     from riskloop.serving.loading import (
         champion_identity,
@@ -51,7 +52,9 @@ def serve(
     store = PredictionStore(
         settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
     )
-    config = ServiceConfig.from_settings(settings, _monitor_rules(settings))
+    config = ServiceConfig.from_settings(
+        settings, _monitor_rules(settings), ensure_applicant_ref_key(settings)
+    )
     ui_key = _credentials(settings, ApiKeyStore(store.engine))
     application = create_app(
         ModelHolder(),
