@@ -338,3 +338,27 @@ def test_the_loop_runs_twice_and_stops(monkeypatch, database_url, credit_scorer,
     # the second window (50 rows) is still filling: fewer than windows.min_rows = 100
     stored = PredictionStore(url).monitoring.results("credit-risk", "2", ["rows"])
     assert [(r["window_id"], r["value"]) for r in stored] == [("count:100:#0", 100)]
+
+
+def test_windows_whose_inputs_were_purged_keep_their_stored_results(store):
+    from riskloop.store.privacy import PrivacyStore, RetentionPolicy
+
+    scorer = toy_scorer()
+    rng = np.random.default_rng(3)
+    log_rows(store, 0, rng.normal(size=100), rng.uniform(size=100), T0)
+    log_rows(store, 100, rng.normal(size=100), rng.uniform(size=100), T0 + timedelta(days=30))
+    config = MonitorConfig(windows=WindowSpec(size=100))
+    run_monitor(store, scorer, "m", "1", config, now=T0 + timedelta(days=31))
+    before = store.monitoring.results("m", "1", ["psi:x"])
+    policy = RetentionPolicy(inputs_retention_days=20, record_retention_days=400)
+    assert PrivacyStore(store.engine).purge(policy, T0 + timedelta(days=31)).inputs_purged == 100
+
+    again = run_monitor(store, scorer, "m", "1", config, now=T0 + timedelta(days=32))
+
+    assert [w["window_id"] for w in again.windows] == ["count:100:#1"]
+    after = store.monitoring.results("m", "1", ["psi:x"])
+    assert (after[0]["value"], after[0]["computed_at"]) == (
+        before[0]["value"],
+        before[0]["computed_at"],
+    )
+    assert len(store.recent_inputs()) == 100

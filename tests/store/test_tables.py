@@ -53,6 +53,7 @@ def test_every_table_is_defined_on_the_one_metadata():
         "quarantined_batches",
         "shadow_predictions",
         "api_keys",
+        "erased_decisions",
     }
 
 

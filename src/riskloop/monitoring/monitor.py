@@ -157,6 +157,15 @@ def run_monitor(
         )
     first_id = int(min(w.row_ids.min() for w in windows))
     log = store.log_with_outcomes(first_id).set_index("id")
+    # a window holding rows whose inputs the retention policy purged (stored as {}) cannot be
+    # measured again: its stored results stand (docs/privacy.md)
+    purged = set(log.index[log["inputs"].map(len) == 0])
+    windows = [w for w in windows if purged.isdisjoint(w.row_ids)]
+    if not windows:
+        raise EmptyPredictionLogError(
+            f"the prediction log at {store.url} has no window left to measure: the inputs of"
+            " its newest window were purged by the retention policy (conf/base/privacy.yml)"
+        )
     monitoring = store.monitoring
     computed: list[dict[str, Any]] = []
     latest_drift = pd.DataFrame()

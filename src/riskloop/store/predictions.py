@@ -160,8 +160,13 @@ class PredictionStore:
             )
 
     def recent_inputs(self, limit: int | None = None) -> pd.DataFrame:
-        """The logged inputs as a DataFrame (newest ``limit`` rows; all when None)."""
-        query = select(predictions.c.inputs).order_by(predictions.c.id.desc())
+        """The logged inputs as a DataFrame (newest ``limit`` rows; all when None), leaving out
+        rows whose inputs the retention policy purged."""
+        query = (
+            select(predictions.c.inputs)
+            .where(predictions.c.inputs_purged_at.is_(None))
+            .order_by(predictions.c.id.desc())
+        )
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as connection:
