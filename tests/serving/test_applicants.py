@@ -128,3 +128,17 @@ def test_erasure_needs_admin_and_a_reason_and_leaves_a_tombstone(client, store):
     [event] = store.monitoring.audit_events(APPLICANT_ERASED)
     assert event["payload"]["reason"] == "Art. 17 request"
     assert client.delete(f"/v1/applicants/{ALICE}?reason=again", headers=admin).status_code == 404
+
+
+def test_a_batch_gives_each_applicant_their_own_reference(client, store):
+    rows = [
+        {**client.applicant, "application_id": "b-1", "applicant_id": "customer-0001"},
+        {**client.applicant, "application_id": "b-2", "applicant_id": "customer-0002"},
+        {**client.applicant, "application_id": "b-3"},
+    ]
+    response = client.post("/v1/score/batch", json={"applications": rows})
+    assert response.status_code == 200, response.text
+    refs = [r.get("applicant_ref") for r in response.json()["results"]]
+    assert refs == [ALICE, applicant_reference(KEY, "customer-0002"), None]
+    assert [store.get(f"b-{i}")["applicant_ref"] for i in (1, 2, 3)] == refs
+    assert "customer-000" not in repr([store.get(f"b-{i}") for i in (1, 2, 3)])
