@@ -142,3 +142,36 @@ def test_a_batch_gives_each_applicant_their_own_reference(client, store):
     assert refs == [ALICE, applicant_reference(KEY, "customer-0002"), None]
     assert [store.get(f"b-{i}")["applicant_ref"] for i in (1, 2, 3)] == refs
     assert "customer-000" not in repr([store.get(f"b-{i}") for i in (1, 2, 3)])
+
+
+def test_rectified_inputs_are_rescored_and_linked_to_the_old_decision(client, store):
+    _score(client, "app-1")
+    admin = authorized(store, Role.ADMIN, name="dpo")
+    corrected = {**client.applicant, "Income": 300.0, "application_id": "app-1-fixed"}
+
+    response = client.post(
+        "/v1/applications/app-1/rectify?reason=payslip", json=corrected, headers=admin
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["rectifies"] == "app-1" and body["applicant_ref"] == ALICE
+    new = store.get("app-1-fixed")
+    assert new["inputs"]["Income"] == 300.0 and new["rectifies"] == "app-1"
+    assert new["applicant_ref"] == ALICE and new["actor"] == "key:dpo"
+    assert store.get("app-1")["inputs"]["Income"] == client.applicant["Income"]
+    analyst = authorized(store, Role.ANALYST)
+    decisions = client.get(f"/v1/applicants/{ALICE}", headers=analyst).json()["decisions"]
+    assert [(d["application_id"], d["rectifies"]) for d in decisions] == [
+        ("app-1", None),
+        ("app-1-fixed", "app-1"),
+    ]
+    [event] = store.monitoring.audit_events("decision_rectified")
+    assert event["payload"]["reason"] == "payslip" and event["actor"] == "key:dpo"
+    # a scorer may not rectify; an unknown decision and a new applicant_id are refused
+    assert client.post("/v1/applications/app-1/rectify", json=corrected).status_code == 403
+    unknown = client.post("/v1/applications/nope/rectify", json=corrected, headers=admin)
+    assert unknown.status_code == 404
+    other = {**corrected, "application_id": "x", "applicant_id": "someone-else"}
+    refused = client.post("/v1/applications/app-1/rectify", json=other, headers=admin)
+    assert refused.status_code == 422 and "applicant_id" in refused.json()["error"]["message"]

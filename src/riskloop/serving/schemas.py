@@ -90,6 +90,11 @@ class ScoreResponse(BaseModel):
         description="the applicant's pseudonymous reference (present when applicant_id was"
         " sent): what GET and DELETE /v1/applicants/{ref} take",
     )
+    rectifies: str | None = Field(
+        None,
+        description="on POST /v1/applications/{id}/rectify: the application_id of the"
+        " decision this one corrects",
+    )
 
 
 class BatchResponse(BaseModel):
@@ -240,6 +245,9 @@ class ApplicantDecision(BaseModel):
     threshold: float
     reasons: list[dict[str, Any]] | None
     explanation: dict[str, Any] | None
+    rectifies: str | None = Field(
+        None, description="the application_id of the decision this one corrects"
+    )
     outcome: dict[str, Any] | None = Field(description="the observed outcome, when one arrived")
 
 

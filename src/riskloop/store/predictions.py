@@ -56,6 +56,8 @@ class PredictionRecord:
     actor: str | None = None
     # the applicant's pseudonymous reference (riskloop.store.privacy.applicant_reference)
     applicant_ref: str | None = None
+    # the application_id of the decision this one corrects (its inputs rectified, re-scored)
+    rectifies: str | None = None
 
 
 class UnknownApplicationError(LookupError):

@@ -39,6 +39,7 @@ MIN_KEY_BYTES = 32
 PERSONAL_DATA_READ = "personal_data_read"
 APPLICANT_ERASED = "applicant_erased"
 RETENTION_PURGE = "retention_purge"
+DECISION_RECTIFIED = "decision_rectified"
 
 
 def applicant_reference(key: bytes, applicant_id: str) -> str:
@@ -158,6 +159,7 @@ class PrivacyStore:
                 predictions.c.threshold,
                 predictions.c.reasons,
                 predictions.c.explanation,
+                predictions.c.rectifies,
                 labels.c.outcome,
                 labels.c.observed_at,
             )

@@ -58,6 +58,8 @@ predictions = Table(
     Column("applicant_ref", String(64), nullable=True, index=True),
     # when the retention policy purged this row's inputs and explanation (docs/privacy.md)
     Column("inputs_purged_at", DateTime(timezone=True), nullable=True),
+    # the application_id of the decision this one corrects (rectified inputs, re-scored)
+    Column("rectifies", String(64), nullable=True, index=True),
 )
 
 labels = Table(

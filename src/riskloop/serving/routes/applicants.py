@@ -1,21 +1,33 @@
 """Applicants' rights over their personal data (docs/privacy.md): access to everything held
-about one pseudonymous reference, and its erasure. Every read is audited with who, when and
-why; ``reason`` (a query parameter) is the why."""
+about one pseudonymous reference, its erasure, and the rectification of a decision's inputs.
+Every read is audited with who, when and why; ``reason`` (a query parameter) is the why."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from riskloop.serving.auth import Requires, caller
-from riskloop.serving.dependencies import get_store
+from riskloop.serving.dependencies import current_model, get_recorder, get_store, json_body
 from riskloop.serving.errors import APIError, documented_errors
 from riskloop.serving.identity import Principal, Role
-from riskloop.serving.schemas import ApplicantRecord, ErasureResponse
+from riskloop.serving.model_holder import LoadedModel
+from riskloop.serving.openapi import request_body
+from riskloop.serving.schemas import ApplicantRecord, ErasureResponse, ScoreResponse
+from riskloop.serving.scoring import (
+    DecisionRecorder,
+    json_response,
+    parse_one,
+    score_applications,
+)
 from riskloop.store import PredictionStore
-from riskloop.store.privacy import PrivacyStore
+from riskloop.store.privacy import DECISION_RECTIFIED, PrivacyStore
 
 router = APIRouter(tags=["applicants"], responses=documented_errors(401, 403, 404, 422, 429))
 
@@ -89,3 +101,54 @@ def erase_applicant(
     if erased == 0:
         raise _nothing_held(ref)
     return ErasureResponse(applicant_ref=ref, decisions_erased=erased, erased_at=erased_at)
+
+
+@router.post(
+    "/v1/applications/{application_id}/rectify",
+    response_model=None,
+    responses={200: {"model": ScoreResponse}, **documented_errors(409, 413, 415, 503)},
+    dependencies=[Depends(Requires(Role.ADMIN))],
+    openapi_extra=request_body(
+        "Applicant", "the application with its inputs corrected; applicant_id is not accepted"
+    ),
+)
+async def rectify_application(
+    application_id: str,
+    reason: Reason = None,
+    body: bytes = Depends(json_body),
+    model: LoadedModel = Depends(current_model),
+    recorder: DecisionRecorder = Depends(get_recorder),
+    store: PredictionStore = Depends(get_store),
+    who: Principal = Depends(caller),
+) -> Response:
+    """Rectify a decision's inputs (the right to rectification): the corrected application is
+    scored by the model in service and logged as a new decision that names the one it corrects
+    (``rectifies``) and keeps its applicant; the old decision stays as it was made. Audited."""
+    started = time.perf_counter()
+    corrected = await run_in_threadpool(store.get, application_id)
+    if corrected is None:
+        raise APIError(404, "unknown_application", f"no application {application_id!r} was scored")
+    application = parse_one(model, body)
+    if getattr(application, "applicant_id", None) is not None:
+        raise APIError(
+            422,
+            "applicant_id_not_accepted",
+            "a rectified decision keeps the applicant of the decision it corrects: send the"
+            " corrected application without applicant_id",
+        )
+    responses, rows, decisions = score_applications(model, [application], started, who.name)
+    ref = corrected["applicant_ref"]
+    rows = [dataclasses.replace(rows[0], applicant_ref=ref, rectifies=application_id)]
+    await recorder.record(model, rows, decisions)
+    answer = {
+        **responses[0],
+        "rectifies": application_id,
+        **({"applicant_ref": ref} if ref else {}),
+    }
+    await run_in_threadpool(
+        PrivacyStore(store.engine).audit.record_audit_event,
+        DECISION_RECTIFIED,
+        {"rectifies": application_id, "application_id": answer["application_id"], "reason": reason},
+        actor=who.name,
+    )
+    return json_response(answer)

@@ -1,5 +1,5 @@
 """Personal data: the prediction log's pseudonymous applicant reference, when retention purged
-a row's inputs, and the tombstones of erased decisions.
+a row's inputs, the decision a rectified one corrects, and the tombstones of erased decisions.
 
 Written to match Alembic's autogenerate output for riskloop.store.tables;
 tests/store/test_migrations.py checks that head equals the code's schema. Rows logged before
@@ -41,14 +41,18 @@ def upgrade() -> None:
     op.add_column(
         "predictions", sa.Column("inputs_purged_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column("predictions", sa.Column("rectifies", sa.String(length=64), nullable=True))
     op.create_index(
         op.f("ix_predictions_applicant_ref"), "predictions", ["applicant_ref"], unique=False
     )
+    op.create_index(op.f("ix_predictions_rectifies"), "predictions", ["rectifies"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_predictions_rectifies"), table_name="predictions")
     op.drop_index(op.f("ix_predictions_applicant_ref"), table_name="predictions")
     with op.batch_alter_table("predictions") as batch:
+        batch.drop_column("rectifies")
         batch.drop_column("inputs_purged_at")
         batch.drop_column("applicant_ref")
     op.drop_index(op.f("ix_erased_decisions_erased_at"), table_name="erased_decisions")
