@@ -166,6 +166,8 @@ def test_rectified_inputs_are_rescored_and_linked_to_the_old_decision(client, st
         ("app-1", None),
         ("app-1-fixed", "app-1"),
     ]
+    letter = client.get(f"/v1/applicants/{ALICE}/letter", headers=analyst).text
+    assert "It corrects application app-1" in " ".join(letter.split())
     [event] = store.monitoring.audit_events("decision_rectified")
     assert event["payload"]["reason"] == "payslip" and event["actor"] == "key:dpo"
     # a scorer may not rectify; an unknown decision and a new applicant_id are refused
@@ -175,3 +177,17 @@ def test_rectified_inputs_are_rescored_and_linked_to_the_old_decision(client, st
     other = {**corrected, "application_id": "x", "applicant_id": "someone-else"}
     refused = client.post("/v1/applications/app-1/rectify", json=other, headers=admin)
     assert refused.status_code == 422 and "applicant_id" in refused.json()["error"]["message"]
+
+
+def test_the_record_as_a_letter_is_plain_language_and_audited(client, store):
+    _score(client, "app-1")
+    analyst = authorized(store, Role.ANALYST, name="dpo-desk")
+    response = client.get(f"/v1/applicants/{ALICE}/letter?reason=letter 9", headers=analyst)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    text = " ".join(response.text.split())
+    assert "we hold 1 credit decision." in text and "Application app-1" in text
+    assert "Seniority: 9" in text and "by model credit-risk version 7" in text
+    [event] = store.monitoring.audit_events(PERSONAL_DATA_READ)
+    assert event["payload"]["channel"] == "GET /v1/applicants/letter"
+    assert event["payload"]["reason"] == "letter 9"

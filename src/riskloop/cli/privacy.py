@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -100,7 +100,7 @@ def export(
 ) -> None:
     """Everything held about one applicant (the right of access), as JSON or a letter. The
     read is written to the audit log."""
-    from riskloop.store.privacy import PrivacyStore
+    from riskloop.store.privacy import PrivacyStore, applicant_letter
 
     settings = build_settings(scenario)
     with loop_store(settings) as store:
@@ -149,46 +149,3 @@ def reference(
     typer.echo(
         applicant_reference(ensure_applicant_ref_key(build_settings(scenario)), applicant_id)
     )
-
-
-def applicant_letter(record: dict[str, Any], written_at: datetime) -> str:
-    """The applicant's record as a plain-language letter: one paragraph per decision."""
-    decisions = record["decisions"]
-    lines = [
-        f"Your personal data held by our credit-decision system ({written_at:%d %B %Y})",
-        "",
-        f"You asked what we hold about you. Under your reference {record['applicant_ref']}"
-        f" we hold {len(decisions)} credit decision{'s' if len(decisions) != 1 else ''}.",
-    ]
-    for number, decision in enumerate(decisions, start=1):
-        outcome = decision["outcome"]
-        lines += [
-            "",
-            f"{number}. Application {decision['application_id']},"
-            f" decided on {decision['received_at']:%d %B %Y}.",
-            f"   Decision: {decision['decision']} (estimated probability of default"
-            f" {decision['probability']:.1%}; the limit was {decision['threshold']:.1%}),"
-            f" by model {decision['model_name']} version {decision['model_version']}.",
-        ]
-        reasons = [r["text"] for r in decision["reasons"] or []]
-        if reasons:
-            lines.append("   The main reasons: " + "; ".join(reasons) + ".")
-        if decision["inputs"]:
-            given = ", ".join(f"{k}: {v}" for k, v in decision["inputs"].items())
-            lines.append(f"   The information you gave: {given}.")
-        else:
-            purged = decision["inputs_purged_at"]
-            lines.append(
-                "   The information you gave has been deleted under our retention policy"
-                + (f" on {purged:%d %B %Y}." if purged else ".")
-            )
-        if outcome is not None:
-            what = "not repaid as agreed" if outcome["outcome"] else "repaid as agreed"
-            lines.append(f"   What happened afterwards, as reported to us: {what}.")
-    lines += [
-        "",
-        "You may ask us to correct information that is wrong, or to erase what we hold about"
-        " you where the law allows; we keep a record of each decision (its outcome, date and"
-        " the model that made it) for the period the law requires.",
-    ]
-    return "\n".join(lines)

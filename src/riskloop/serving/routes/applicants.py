@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from riskloop.serving.auth import Requires, caller
 from riskloop.serving.dependencies import current_model, get_recorder, get_store, json_body
@@ -27,7 +27,7 @@ from riskloop.serving.scoring import (
     score_applications,
 )
 from riskloop.store import PredictionStore
-from riskloop.store.privacy import DECISION_RECTIFIED, PrivacyStore
+from riskloop.store.privacy import DECISION_RECTIFIED, PrivacyStore, applicant_letter
 
 router = APIRouter(tags=["applicants"], responses=documented_errors(401, 403, 404, 422, 429))
 
@@ -72,6 +72,28 @@ def applicant_record(
         raise _nothing_held(ref)
     privacy.record_read({"applicant_ref": ref}, who.name, reason, "GET /v1/applicants")
     return ApplicantRecord.model_validate(record)
+
+
+@router.get(
+    "/v1/applicants/{ref}/letter",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+    dependencies=[Depends(Requires(Role.ANALYST))],
+)
+def applicant_record_letter(
+    ref: ApplicantRef,
+    reason: Reason = None,
+    store: PredictionStore = Depends(get_store),
+    who: Principal = Depends(caller),
+) -> PlainTextResponse:
+    """The same record as ``GET /v1/applicants/{ref}``, as a plain-language letter to the
+    applicant (one paragraph per decision). The read is audited."""
+    privacy = PrivacyStore(store.engine)
+    record = privacy.applicant_record(ref)
+    if record is None:
+        raise _nothing_held(ref)
+    privacy.record_read({"applicant_ref": ref}, who.name, reason, "GET /v1/applicants/letter")
+    return PlainTextResponse(applicant_letter(record, datetime.now(UTC)))
 
 
 @router.delete(
