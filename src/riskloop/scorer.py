@@ -207,6 +207,10 @@ class Scorer:
         decisions (:mod:`riskloop.evaluation.explain`); None = it gives no reasons.
         Explanations are of the uncalibrated estimator (log-odds or probability, see
         :meth:`explain_records`): calibration is monotone, so reasons rank the same.
+    analysed_schema : InputSchema
+        The scenario's sensitive attributes that are not model inputs: a service accepts them
+        (optional) with an application and logs them for fairness monitoring; the model never
+        sees them. Empty when none (or when the scenario makes them inputs).
     """
 
     input_schema: InputSchema
@@ -219,6 +223,7 @@ class Scorer:
     reports: dict[str, Any] = field(default_factory=dict)
     calibrator: Any | None = None
     explanation: ExplanationSetup | None = None
+    analysed_schema: InputSchema = field(default_factory=lambda: InputSchema(()))
     _explainer: Explainer | None = field(default=None, init=False, repr=False, compare=False)
 
     def _probability(self, matrix: np.ndarray) -> np.ndarray:
@@ -297,9 +302,15 @@ class Scorer:
     def _reasons(self, by_feature: np.ndarray) -> list[list[dict[str, Any]]]:
         assert self.explanation is not None
         features = list(self.preprocessor.numeric) + list(self.preprocessor.categorical)
-        texts, top_k = self.explanation.reason_texts, self.explanation.top_k
+        setup = self.explanation
         return [
-            reason_codes(dict(zip(features, row, strict=True)), texts, top_k) for row in by_feature
+            reason_codes(
+                dict(zip(features, row, strict=True)),
+                setup.reason_texts,
+                setup.top_k,
+                never_reasons=setup.never_reasons,
+            )
+            for row in by_feature
         ]
 
     def explain_records(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -348,6 +359,7 @@ class Scorer:
         document = {
             "format": FORMAT,
             "input_schema": self.input_schema.to_dict(),
+            "analysed_schema": self.analysed_schema.to_dict(),
             "preprocessor": self.preprocessor.to_state(),
             "estimator": {"codec": codec, **estimator_meta},
             "threshold": self.threshold,
@@ -384,6 +396,9 @@ class Scorer:
         estimator = CODECS[estimator_meta["codec"]][1](estimator_meta, directory / "estimator")
         return cls(
             input_schema=InputSchema.from_dict(document["input_schema"]),
+            analysed_schema=InputSchema.from_dict(
+                document.get("analysed_schema") or {"features": []}
+            ),
             preprocessor=TabularPreprocessor.from_state(document["preprocessor"]),
             estimator=estimator,
             threshold=float(document["threshold"]),

@@ -6,6 +6,7 @@ import pytest
 from riskloop.config import ConfigError
 from riskloop.data.scenario import load_scenario
 from riskloop.data.schema import DataValidationError, infer_input_schema, validate_applications
+from tests.conftest import PROJECT_DIR
 
 
 def _error(frame, scenario) -> str:
@@ -64,10 +65,16 @@ def test_target_without_the_risky_value(credit_frame, credit_scenario):
     assert "column 'Status'" in message and "'bad'" in message
 
 
-def test_input_schema_takes_rules_from_scenario_and_gaps_from_data(credit_frame, credit_scenario):
-    schema = infer_input_schema(
-        validate_applications(credit_frame, credit_scenario), credit_scenario
+def _allowing_sensitive_inputs(scenario):
+    fairness = scenario.fairness.model_copy(
+        update={"allow_sensitive_attributes_as_model_inputs": True}
     )
+    return scenario.model_copy(update={"fairness": fairness})
+
+
+def test_input_schema_takes_rules_from_scenario_and_gaps_from_data(credit_frame, credit_scenario):
+    scenario = _allowing_sensitive_inputs(credit_scenario)
+    schema = infer_input_schema(validate_applications(credit_frame, scenario), scenario)
     assert schema.names == [c for c in credit_frame.columns if c != "Status"]
     assert schema.categorical == ["Home", "Marital", "Records", "Job"]
     age = schema["Age"]
@@ -107,12 +114,33 @@ def test_invalid_scenario_names_the_problem(tmp_path, text, expected):
     assert expected in str(caught.value)
 
 
-def test_sensitive_attributes_left_out_of_inputs_are_still_validated(credit_frame, credit_scenario):
-    fairness = credit_scenario.fairness.model_copy(update={"use_as_inputs": False})
-    scenario = credit_scenario.model_copy(update={"fairness": fairness})
+def test_sensitive_attributes_are_not_inputs_by_default_but_still_validated(
+    credit_frame, credit_scenario
+):
+    scenario = credit_scenario
+    assert not scenario.fairness.allow_sensitive_attributes_as_model_inputs
     validated = validate_applications(credit_frame, scenario)
     schema = infer_input_schema(validated, scenario)
     assert "Age" not in schema.names and "Marital" not in schema.names
     credit_frame["Marital"] = credit_frame["Marital"].astype(object)
     credit_frame.loc[0, "Marital"] = "complicated"
     assert "column 'Marital'" in _error(credit_frame, scenario)
+
+
+def test_the_old_use_as_inputs_key_is_refused_naming_the_new_one(tmp_path):
+    path = tmp_path / "old.yml"
+    path.write_text(
+        "name: x\nmodel_name: x\ndata: {path: x.csv, target: Status, positive_class: bad}\n"
+        "fairness: {use_as_inputs: true}\n"
+    )
+    with pytest.raises(ConfigError, match="old.yml") as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert "fairness.allow_sensitive_attributes_as_model_inputs" in message
+    assert "use_as_inputs: True" in message
+
+
+def test_every_bundled_scenario_validates():
+    for path in sorted((PROJECT_DIR / "conf" / "base" / "scenarios").glob("*.yml")):
+        scenario = load_scenario(path)
+        assert not scenario.fairness.allow_sensitive_attributes_as_model_inputs, path.name

@@ -189,6 +189,8 @@ def test_retrain_keeps_the_champion_unless_the_new_model_is_better(trained_proje
     )
     assert not worse["promoted"]
     assert worse["candidate_validation_auc"] < worse["previous_champion_validation_auc"]
-    assert any(gate.startswith("profit:") for gate in worse["failed_gates"])
+    # refused on AUC (0.774 vs 0.806 without the sensitive inputs; its validation profit need
+    # not be lower: the profit threshold makes up for part of a weak ranking)
+    assert any(gate.startswith("AUC:") for gate in worse["failed_gates"]), worse["failed_gates"]
     assert registry.version_for_alias(trained_project.model_name).version == before
     assert int(worse["version"]) == int(before) + 2  # every model is registered, not promoted

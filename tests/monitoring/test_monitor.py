@@ -187,7 +187,7 @@ def test_fairness_per_window_equals_fairness_report_on_the_same_rows(
     store, credit_scorer, credit_scenario, credit_frame
 ):
     rows = credit_frame.head(300).reset_index(drop=True)
-    inputs = rows[credit_scorer.input_schema.names]
+    inputs = rows[credit_scorer.input_schema.names + credit_scorer.analysed_schema.names]
     p = credit_scorer.predict_proba(inputs)
     records = inputs.astype(object).where(inputs.notna(), None).to_dict("records")
     store.append(

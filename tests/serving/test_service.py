@@ -304,12 +304,15 @@ def test_openapi_describes_the_models_fields(client, credit_scorer):
     applicant = schema["components"]["schemas"]["Applicant"]
     assert set(applicant["properties"]) == {
         *credit_scorer.input_schema.names,
+        *credit_scorer.analysed_schema.names,  # Age, Marital: logged, never scored
         "application_id",
         "applicant_id",
     }
     assert applicant["additionalProperties"] is False
     age = applicant["properties"]["Age"]
-    assert (age["minimum"], age["maximum"]) == (18, 100)
+    [number] = [s for s in age["anyOf"] if s.get("type") == "number"]  # optional: or null
+    assert (number["minimum"], number["maximum"]) == (18, 100)
+    assert "not a model input" in age["description"] and "Age" not in applicant["required"]
     body = schema["paths"]["/v1/score"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/Applicant"}
     responses = schema["paths"]["/v1/score"]["post"]["responses"]

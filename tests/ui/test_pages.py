@@ -59,7 +59,7 @@ def interval(value: float, low: float, high: float) -> str:
 def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, pipeline_scorer):
     app = open_page(monkeypatch, live_api.url, key=live_api.key)
     assert "credit-risk v3 (champion)" in app.caption[0].value
-    app.number_input(key="Age").set_value(22)
+    app.number_input(key="Seniority").set_value(1)
     app.selectbox(key="Records").set_value("yes")
     app.button[0].click().run()
     assert not app.exception
@@ -67,7 +67,7 @@ def test_score_page_scores_logs_once_and_explains(live_api, monkeypatch, pipelin
     application = {
         f["name"]: f["typical"] for f in pipeline_scorer.input_schema.to_dict()["features"]
     }
-    application.update(Age=22.0, Records="yes")
+    application.update(Seniority=1.0, Records="yes")
     expected = pipeline_scorer.score_records([application])
     shown = app.metric[0]
     assert shown.label == "Probability of default"

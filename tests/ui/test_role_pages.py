@@ -56,7 +56,8 @@ def test_an_analyst_reads_an_applicant_and_cannot_score(live_api, monkeypatch):
     assert f"Decision: **{scored['decision'].upper()}**" in said
     assert "Application a-17 · scored by model credit-risk v3" in said
     contributions = app.dataframe[0].value
-    assert set(contributions["input"]) == set(APPLICANT) - {"application_id"}
+    # the model inputs: Age and Marital are logged with the application, never scored
+    assert set(contributions["input"]) == set(APPLICANT) - {"application_id", "Age", "Marital"}
 
     app.text_input[0].input("never-scored").run()
     assert "no application 'never-scored' was scored" in texts(app)

@@ -99,10 +99,23 @@ class GroupSpec(BaseModel):
 
 
 class FairnessSpec(BaseModel):
+    """Fairness rules: which inputs may inform the decision, the groups and the bounds.
+
+    Sensitive attributes (``data.sensitive``) are not model inputs unless
+    ``allow_sensitive_attributes_as_model_inputs`` says so; they stay in the data for the
+    fairness analysis. Whatever that setting, neither a sensitive attribute nor a feature listed
+    in ``proxies`` is ever given as a reason for a decision.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
-    use_as_inputs: bool = Field(
-        True, description="whether the sensitive attributes are model inputs"
+    allow_sensitive_attributes_as_model_inputs: bool = Field(
+        False,
+        description="feed the sensitive attributes to the model (off: they are only analysed)",
+    )
+    proxies: list[str] = Field(
+        default_factory=list,
+        description="features that stand in for a sensitive attribute: never given as a reason",
     )
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
     demographic_parity_ratio_min: float = Field(0.8, ge=0.0, le=1.0)
@@ -112,6 +125,17 @@ class FairnessSpec(BaseModel):
         ge=1,
         description="groups with fewer rows are reported but not gated (their rates are noise)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_use_as_inputs(cls, values: object) -> object:
+        if isinstance(values, dict) and "use_as_inputs" in values:
+            raise ValueError(
+                "fairness.use_as_inputs was renamed: write"
+                " fairness.allow_sensitive_attributes_as_model_inputs (default false) instead"
+                f" (received use_as_inputs: {values['use_as_inputs']!r})"
+            )
+        return values
 
 
 class ExplanationSpec(BaseModel):
@@ -231,6 +255,18 @@ class Scenario(BaseModel):
         if self.data.target in self.data.drop:
             raise ValueError(f"target column {self.data.target!r} is also listed in data.drop")
         return self
+
+    @model_validator(mode="after")
+    def _proxy_is_not_the_target(self) -> Scenario:
+        for proxy in self.fairness.proxies:
+            if proxy == self.data.target:
+                raise ValueError(f"fairness.proxies lists the target column {proxy!r}")
+        return self
+
+    def never_reasons(self) -> list[str]:
+        """Features never given as a reason for a decision: the sensitive attributes and the
+        features the scenario marks as their proxies."""
+        return list(dict.fromkeys([*self.data.sensitive, *self.fairness.proxies]))
 
     def resolve_path(self, project_dir: Path) -> Path:
         """The data file as an absolute path (relative paths are taken from the project folder)."""

@@ -96,9 +96,9 @@ def _is_categorical_dtype(series: pd.Series) -> bool:
 
 def input_columns(frame: pd.DataFrame, scenario: Scenario) -> list[str]:
     """Columns the model may use, in file order: all but the target and the dropped ones, and
-    but the sensitive attributes when the scenario says they are not model inputs."""
+    but the sensitive attributes unless the scenario explicitly allows them as model inputs."""
     excluded = {scenario.data.target, *scenario.data.drop}
-    if not scenario.fairness.use_as_inputs:
+    if not scenario.fairness.allow_sensitive_attributes_as_model_inputs:
         excluded.update(scenario.data.sensitive)
     return [c for c in frame.columns if c not in excluded]
 
@@ -130,9 +130,22 @@ def infer_input_schema(frame: pd.DataFrame, scenario: Scenario) -> InputSchema:
     Categories not listed in the scenario are the values observed in ``frame``; ranges not
     listed are left open.
     """
+    return _schema_of(frame, scenario, input_columns(frame, scenario))
+
+
+def analysed_attributes_schema(frame: pd.DataFrame, scenario: Scenario) -> InputSchema:
+    """The sensitive attributes that are not model inputs, with their rules: a service accepts
+    them with an application (optional) and logs them for fairness monitoring, never giving
+    them to the model. Empty when the scenario opts in to them as inputs."""
+    inputs = set(input_columns(frame, scenario))
+    analysed = [c for c in scenario.data.sensitive if c in frame.columns and c not in inputs]
+    return _schema_of(frame, scenario, analysed)
+
+
+def _schema_of(frame: pd.DataFrame, scenario: Scenario, names: list[str]) -> InputSchema:
     categorical = set(categorical_columns(frame, scenario))
     features = []
-    for name in input_columns(frame, scenario):
+    for name in names:
         rule = scenario.columns.get(name)
         if name in categorical:
             present = frame[name].dropna().astype(str)

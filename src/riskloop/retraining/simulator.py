@@ -320,7 +320,9 @@ def _run(
     assert first is not None, "the first pipeline run registers a champion"
     old_champion = first[0]
     scorers = {first[1].version: old_champion}
-    inputs = old_champion.input_schema.names
+    # the analysed attributes (sensitive, not model inputs) are sent too: the monitor measures
+    # fairness per window from the log
+    inputs = old_champion.input_schema.names + old_champion.analysed_schema.names
 
     token = secrets.token_hex(16)
     store = PredictionStore(f"sqlite:///{folder / 'predictions.db'}")

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from riskloop.data.schema import InputSchema
 from riskloop.scorer import Scorer
 from riskloop.serving.schemas import applicant_model
 
@@ -32,11 +33,17 @@ class LoadedModel:
     # SHA-256 of the signed manifest it was loaded from: tells a model changed in place
     content_digest: str | None = None
     request_model: type[BaseModel] = field(init=False)
+    # the model inputs and the analysed attributes (sensitive, logged, never scored): every
+    # field a request may carry, whose rules the error messages quote
+    accepted_schema: InputSchema = field(init=False, repr=False)
     batch_adapter: TypeAdapter = field(init=False, repr=False)
     loaded_at: datetime = field(init=False)
 
     def __post_init__(self) -> None:
-        request_model = applicant_model(self.scorer.input_schema)
+        scorer = self.scorer
+        request_model = applicant_model(scorer.input_schema, scorer.analysed_schema)
+        accepted = InputSchema((*scorer.input_schema.features, *scorer.analysed_schema.features))
+        object.__setattr__(self, "accepted_schema", accepted)
         object.__setattr__(self, "request_model", request_model)
         # the request type is built at run time, so mypy cannot check it as a type
         batch_adapter = TypeAdapter(list[request_model])  # type: ignore[valid-type]

@@ -35,9 +35,11 @@ APPLICANT_ID = Field(
 )
 
 
-def applicant_model(schema: InputSchema) -> type[BaseModel]:
+def applicant_model(schema: InputSchema, analysed: InputSchema | None = None) -> type[BaseModel]:
     """A pydantic model with one field per input: numbers with their range, categories as a
     closed set, ``null`` allowed where the feature is nullable; unknown fields are refused.
+    The ``analysed`` attributes (sensitive ones that are not model inputs) are accepted too,
+    optional, with their rules: they are logged for fairness monitoring, never scored.
 
     Numbers are strict (a JSON number, not the string ``"30"`` or ``true``): the API is for
     programs, and a client that sends strings has a bug worth hearing about."""
@@ -45,23 +47,27 @@ def applicant_model(schema: InputSchema) -> type[BaseModel]:
         "application_id": (str | None, APPLICATION_ID),
         "applicant_id": (str | None, APPLICANT_ID),
     }
-    for feature in schema.features:
+    optional = {f.name for f in analysed.features} if analysed else set()
+    for feature in (*schema.features, *(analysed.features if analysed else ())):
+        nullable = feature.nullable or feature.name in optional
+        description = feature.description
+        if feature.name in optional:
+            description = f"{description or feature.name} (optional; not a model input: logged"
+            description += " for fairness monitoring, never scored)"
         if feature.kind == "numeric":
             kind: Any = float
             constraint = Field(
-                ... if not feature.nullable else None,
+                ... if not nullable else None,
                 ge=feature.min,
                 le=feature.max,
                 allow_inf_nan=False,
                 strict=True,
-                description=feature.description,
+                description=description,
             )
         else:
             kind = Literal[tuple(feature.categories or ())]
-            constraint = Field(
-                ... if not feature.nullable else None, description=feature.description
-            )
-        fields[feature.name] = (kind | None if feature.nullable else kind, constraint)
+            constraint = Field(... if not nullable else None, description=description)
+        fields[feature.name] = (kind | None if nullable else kind, constraint)
     return create_model("Applicant", __config__=ConfigDict(extra="forbid", strict=False), **fields)
 
 

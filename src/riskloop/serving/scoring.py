@@ -43,7 +43,7 @@ def parse_one(model: LoadedModel, body: bytes) -> BaseModel:
         model.request_model,
         body,
         "one application",
-        model.scorer.input_schema,
+        model.accepted_schema,
         code="invalid_application",
     )
 
@@ -80,7 +80,7 @@ def parse_batch(model: LoadedModel, body: bytes, max_rows: int) -> list[BaseMode
     try:
         result: list[BaseModel] = model.batch_adapter.validate_python(rows)
     except ValidationError as error:
-        raise invalid(field_errors(error, model.scorer.input_schema, "applications")) from None
+        raise invalid(field_errors(error, model.accepted_schema, "applications")) from None
     return result
 
 

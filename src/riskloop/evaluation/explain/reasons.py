@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,18 +43,27 @@ def aggregate_to_features(
 
 
 def reason_codes(
-    contributions_by_feature: Mapping[str, float], texts: Mapping[str, str], top_k: int
+    contributions_by_feature: Mapping[str, float],
+    texts: Mapping[str, str],
+    top_k: int,
+    never_reasons: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The ``top_k`` features pushing hardest toward the risky outcome, highest first.
 
     Only strictly positive contributions count (a feature that lowers the risk is no reason to
-    decline); ties keep the order of ``contributions_by_feature``.
+    decline); ties keep the order of ``contributions_by_feature``. Features in
+    ``never_reasons`` (sensitive attributes and their proxies) are never given as a reason:
+    the next feature takes their place.
 
     Returns
     -------
     list of dict
         ``{"feature": name, "text": texts.get(name, name), "contribution": float}``.
     """
-    positive = [(f, float(c)) for f, c in contributions_by_feature.items() if c > 0]
+    positive = [
+        (f, float(c))
+        for f, c in contributions_by_feature.items()
+        if c > 0 and f not in never_reasons
+    ]
     positive.sort(key=lambda item: -item[1])
     return [{"feature": f, "text": texts.get(f, f), "contribution": c} for f, c in positive[:top_k]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +27,16 @@ class ExplanationSetup:
         Number of reason codes returned with each decision.
     reason_texts : dict of str to str
         Human text per original input feature; the feature name is used when one is missing.
+    never_reasons : list of str
+        Features never given as a reason (the scenario's sensitive attributes and their
+        proxies), even when they are model inputs; explanations still show them.
     """
 
     background_mean: np.ndarray
     background_sample: np.ndarray
     top_k: int = 4
     reason_texts: dict[str, str] = field(default_factory=dict)
+    never_reasons: list[str] = field(default_factory=list)
 
     @classmethod
     def from_training_matrix(
@@ -40,6 +44,7 @@ class ExplanationSetup:
         matrix: np.ndarray,
         top_k: int = 4,
         reason_texts: Mapping[str, str] | None = None,
+        never_reasons: Sequence[str] = (),
         n_sample: int = DEFAULT_BACKGROUND_ROWS,
         seed: int = 0,
     ) -> ExplanationSetup:
@@ -52,12 +57,17 @@ class ExplanationSetup:
             background_sample=matrix[rows].copy(),
             top_k=int(top_k),
             reason_texts=dict(reason_texts or {}),
+            never_reasons=list(never_reasons),
         )
 
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-able settings, arrays for an ``.npz`` file)."""
         return (
-            {"top_k": self.top_k, "reason_texts": self.reason_texts},
+            {
+                "top_k": self.top_k,
+                "reason_texts": self.reason_texts,
+                "never_reasons": self.never_reasons,
+            },
             {"background_mean": self.background_mean, "background_sample": self.background_sample},
         )
 
@@ -70,4 +80,5 @@ class ExplanationSetup:
             background_sample=np.asarray(arrays["background_sample"], dtype=np.float64),
             top_k=int(settings["top_k"]),
             reason_texts=dict(settings.get("reason_texts", {})),
+            never_reasons=list(settings.get("never_reasons", [])),
         )

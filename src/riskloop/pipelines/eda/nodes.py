@@ -28,8 +28,9 @@ def explore_training_data(
     ``settings`` (``params:eda``): ``bins``, ``max_categories``, ``smoothing``, ``n_clusters``,
     ``seed``. Returns the self-contained HTML report and a JSON summary of its findings.
     """
-    categorical = categorical_columns(train, scenario)
-    numeric = [c for c in input_columns(train, scenario) if c not in categorical]
+    inputs = input_columns(train, scenario)
+    categorical = [c for c in categorical_columns(train, scenario) if c in inputs]
+    numeric = [c for c in inputs if c not in categorical]
     y = target_vector(train, scenario)
     result = explore(train, y, numeric, categorical, **settings)
     labels = outcome_labels(train, scenario)

@@ -131,14 +131,105 @@ def fairness_assessment(
     return report
 
 
+def sensitive_inputs_comparison(
+    scorer: Scorer,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    test: pd.DataFrame,
+    scenario: Scenario,
+    tuning: dict[str, Any],
+) -> dict[str, Any]:
+    """What leaving the sensitive attributes out of the inputs costs and gains, on the test split.
+
+    The selected scorer is one variant; the other is the same model family with the same tuned
+    parameters, trained by the same nodes (fit, calibration, profit threshold) with the
+    scenario's ``allow_sensitive_attributes_as_model_inputs`` flipped — no re-tuning. Both are
+    scored on the same test rows: AUC, profit per 1,000, approval rate and, per sensitive
+    attribute (all groups, however small), the demographic-parity ratio and the equalised-odds
+    difference. Empty when the scenario names no sensitive attribute present in the data.
+
+    Returns
+    -------
+    dict
+        ``{"champion": "with" | "without", "model_type", "variants": {"without": {...},
+        "with": {...}}}``, each variant ``{"inputs", "auc", "profit_per_1000",
+        "approval_rate", "fairness": {attribute: {"demographic_parity_ratio",
+        "equalized_odds_difference"}}}``.
+    """
+    from riskloop.evaluation import fairness
+    from riskloop.pipelines.runner import run_in_memory
+    from riskloop.pipelines.training.pipeline import create_pipeline
+
+    groups = fairness.sensitive_groups(test, scenario)
+    if groups.shape[1] == 0:
+        return {}
+    allowed = scenario.fairness.allow_sensitive_attributes_as_model_inputs
+    flipped = scenario.model_copy(
+        update={
+            "fairness": scenario.fairness.model_copy(
+                update={"allow_sensitive_attributes_as_model_inputs": not allowed}
+            )
+        }
+    )
+    model_type = str(scorer.metadata["model_type"])
+    inputs = {
+        "train": train,
+        "validation": validation,
+        "scenario": flipped,
+        "params:model": {"type": model_type},
+        "params:tuning": tuning,
+        "params:candidates": {model_type: dict(scorer.metadata.get("params") or {})},
+        "params:search_spaces": {},
+        "data_lineage": {"sha256": scorer.metadata.get("data_sha256")},
+    }
+    other = run_in_memory(create_pipeline(), inputs, ["selected_scorer"])["selected_scorer"]
+    y = target_vector(test, scenario)
+    exposure, term = business.exposure_and_term(test, scenario)
+
+    def measured(variant: Scorer) -> dict[str, Any]:
+        probability = variant.predict_proba(test)
+        approved = np.asarray(variant.decide(probability)) == APPROVE
+        summary = business.policy_summary(y, approved, exposure, term, scenario.costs)
+        by_attribute = fairness.fairness_report(y, approved, probability, groups, n_bootstrap=0)
+        return {
+            "inputs": list(variant.input_schema.names),
+            "auc": float(classification_metrics(y, probability)["auc"]),
+            "profit_per_1000": summary["profit_per_1000"],
+            "approval_rate": summary["approval_rate"],
+            "fairness": {
+                attribute: {
+                    "demographic_parity_ratio": section["demographic_parity_ratio"],
+                    "equalized_odds_difference": section["equalized_odds_difference"],
+                }
+                for attribute, section in by_attribute.items()
+            },
+        }
+
+    with_sensitive, without_sensitive = (scorer, other) if allowed else (other, scorer)
+    return rendering.jsonable(
+        {
+            "champion": "with" if allowed else "without",
+            "model_type": model_type,
+            "split": "test",
+            "variants": {
+                "without": measured(without_sensitive),
+                "with": measured(with_sensitive),
+            },
+        }
+    )
+
+
 def model_card(
     scorer: Scorer,
     metrics: dict[str, Any],
     business_report: dict[str, Any],
     fairness_report: dict[str, Any],
     scenario: Scenario,
+    sensitive_comparison: dict[str, Any] | None = None,
 ) -> str:
-    """The model card (markdown), every number from this run."""
+    """The model card (markdown), every number from this run; ``sensitive_comparison``
+    (:func:`sensitive_inputs_comparison`) adds what leaving the sensitive attributes out of the
+    inputs costs and gains."""
     meta, reports = scorer.metadata, scorer.reports
     comparison = reports.get("comparison", [])
     worst = validation_fairness(fairness_report, scenario.fairness.min_group_size)
@@ -183,7 +274,9 @@ def model_card(
         "business": business_report,
         "fairness_lines": lines,
         "sensitive": ", ".join(scenario.data.sensitive),
-        "use_sensitive": scenario.fairness.use_as_inputs,
+        "use_sensitive": scenario.fairness.allow_sensitive_attributes_as_model_inputs,
+        "never_reasons": ", ".join(scenario.never_reasons()),
+        "sensitive_comparison": sensitive_comparison or {},
         "dp_min": scenario.fairness.demographic_parity_ratio_min,
         "eo_max": scenario.fairness.equalized_odds_difference_max,
     }

@@ -8,6 +8,7 @@ from riskloop.pipelines.evaluation.nodes import (
     fairness_assessment,
     model_card,
     predict_test_split,
+    sensitive_inputs_comparison,
 )
 
 
@@ -45,6 +46,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="fairness_assessment",
             ),
             node(
+                sensitive_inputs_comparison,
+                inputs=[
+                    "selected_scorer",
+                    "train",
+                    "validation",
+                    "test",
+                    "scenario",
+                    "params:tuning",
+                ],
+                outputs="sensitive_inputs_comparison",
+                name="sensitive_inputs_comparison",
+            ),
+            node(
                 model_card,
                 inputs=[
                     "selected_scorer",
@@ -52,6 +66,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "business_impact",
                     "fairness_report",
                     "scenario",
+                    "sensitive_inputs_comparison",
                 ],
                 outputs="model_card",
                 name="model_card",

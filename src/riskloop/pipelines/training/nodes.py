@@ -11,7 +11,12 @@ from typing import Any
 import pandas as pd
 
 from riskloop.data.scenario import Scenario
-from riskloop.data.schema import InputSchema, infer_input_schema, target_vector
+from riskloop.data.schema import (
+    InputSchema,
+    analysed_attributes_schema,
+    infer_input_schema,
+    target_vector,
+)
 from riskloop.evaluation import policies
 from riskloop.evaluation.calibration import choose_calibration, reliability_bins
 from riskloop.evaluation.drift import numeric_profile, reference_profile
@@ -216,6 +221,7 @@ def assemble_scorer(
         },
         calibrator=None if calibrator.method == "none" else calibrator,
         explanation=explanation_setup(pipeline.named_steps["features"], train, schema, scenario),
+        analysed_schema=analysed_attributes_schema(train, scenario),
         reports={
             "comparison": selection.records(comparison_table(comparison_rows)),
             "calibration": {
@@ -260,9 +266,11 @@ def explanation_setup(
     preprocessor: Any, train: pd.DataFrame, schema: InputSchema, scenario: Scenario
 ) -> ExplanationSetup:
     """What the scorer needs to explain itself later: the training model matrix's mean row and
-    a small seeded sample of it, with the scenario's ``top_k`` and reason texts."""
+    a small seeded sample of it, with the scenario's ``top_k``, reason texts and the features
+    never given as a reason (sensitive attributes and their proxies)."""
     return ExplanationSetup.from_training_matrix(
         preprocessor.transform(train[schema.names]),
         top_k=scenario.explanations.top_k,
         reason_texts=scenario.explanations.reason_texts,
+        never_reasons=scenario.never_reasons(),
     )
