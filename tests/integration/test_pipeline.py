@@ -120,6 +120,10 @@ def test_run_reports_selection_business_impact_and_fairness(trained_project):
     card = (reporting / "model_card.md").read_text()
     assert f"{_read(trained_project, 'metrics.json')['test']['auc']:.4f}" in card
     assert selected in card and impact["answer"] in card
+    # what leaving the sensitive attributes out costs and gains, both variants on the test split
+    assert "### With and without the sensitive attributes as inputs" in card
+    assert "| without sensitive attributes (deployed) |" in card
+    assert "| with sensitive attributes |" in card
     registration = _read(trained_project, "registration.json")
     assert registration["candidate_dp_ratio"] >= 0.8
     assert registration["candidate_eo_difference"] <= 0.1
