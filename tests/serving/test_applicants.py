@@ -170,13 +170,18 @@ def test_rectified_inputs_are_rescored_and_linked_to_the_old_decision(client, st
     assert "It corrects application app-1" in " ".join(letter.split())
     [event] = store.monitoring.audit_events("decision_rectified")
     assert event["payload"]["reason"] == "payslip" and event["actor"] == "key:dpo"
-    # a scorer may not rectify; an unknown decision and a new applicant_id are refused
+    # a scorer may not rectify; an unknown decision and another applicant are refused
     assert client.post("/v1/applications/app-1/rectify", json=corrected).status_code == 403
     unknown = client.post("/v1/applications/nope/rectify", json=corrected, headers=admin)
     assert unknown.status_code == 404
     other = {**corrected, "application_id": "x", "applicant_id": "someone-else"}
     refused = client.post("/v1/applications/app-1/rectify", json=other, headers=admin)
-    assert refused.status_code == 422 and "applicant_id" in refused.json()["error"]["message"]
+    assert refused.status_code == 409 and "applicant_id" in refused.json()["error"]["message"]
+    assert store.get("x") is None
+    same = {**corrected, "application_id": "y", "applicant_id": "customer-0001"}
+    assert (
+        client.post("/v1/applications/app-1/rectify", json=same, headers=admin).status_code == 200
+    )
 
 
 def test_the_record_as_a_letter_is_plain_language_and_audited(client, store):
@@ -191,3 +196,9 @@ def test_the_record_as_a_letter_is_plain_language_and_audited(client, store):
     [event] = store.monitoring.audit_events(PERSONAL_DATA_READ)
     assert event["payload"]["channel"] == "GET /v1/applicants/letter"
     assert event["payload"]["reason"] == "letter 9"
+
+
+def test_a_wrong_method_names_every_method_of_the_path(client):
+    response = client.request("PUT", f"/v1/applicants/{ALICE}")
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "DELETE"}

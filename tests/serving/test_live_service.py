@@ -61,7 +61,13 @@ def test_openapi_fuzzer_finds_no_server_error_and_no_schema_violation(credit_sco
         store,
         load_model=lambda: model,
         # schemathesis sends requests without the key on purpose (401 expected): no throttle
-        config=ServiceConfig(admin_token=TOKEN, max_batch_rows=20, auth_failure_limit=10**9),
+        # with an applicant reference key, as `riskloop serve` always has one
+        config=ServiceConfig(
+            admin_token=TOKEN,
+            max_batch_rows=20,
+            auth_failure_limit=10**9,
+            applicant_ref_key=b"f" * 32,
+        ),
     )
     config = tmp_path / "schemathesis.toml"
     config.write_text(SCHEMATHESIS_CONFIG)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -216,7 +217,22 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 400:  # FastAPI could not decode the body: same 422 as ours
         fields = [{"field": "(body)", "message": str(error.detail), "received": None}]
         return error_response(422, "invalid_request", describe(fields), fields)
-    return error_response(error.status_code, "http_error", str(error.detail), headers=error.headers)
+    headers = error.headers
+    if error.status_code == 405:  # Starlette names the methods of one route; a path may have more
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return error_response(error.status_code, "http_error", str(error.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path (``GET`` and
+    ``DELETE`` of ``/v1/applicants/{ref}`` are two routes)."""
+    methods: set[str] = set()
+    # iter_route_contexts: each route as included (the app's routes are its routers)
+    for route in iter_route_contexts(request.app.routes):
+        path_regex = getattr(route, "path_regex", None)
+        if path_regex is not None and path_regex.match(request.url.path):
+            methods |= set(route.methods or ())
+    return sorted(methods)
 
 
 async def _client_gone(request: Request, error: Exception) -> Response:

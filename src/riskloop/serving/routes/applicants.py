@@ -14,7 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
 from riskloop.serving.auth import Requires, caller
-from riskloop.serving.dependencies import current_model, get_recorder, get_store, json_body
+from riskloop.serving.config import ServiceConfig
+from riskloop.serving.dependencies import (
+    current_model,
+    get_config,
+    get_recorder,
+    get_store,
+    json_body,
+)
 from riskloop.serving.errors import APIError, documented_errors
 from riskloop.serving.identity import Principal, Role
 from riskloop.serving.model_holder import LoadedModel
@@ -35,7 +42,8 @@ router = APIRouter(tags=["applicants"], responses=documented_errors(401, 403, 40
 ApplicantRef = Annotated[
     str,
     Path(
-        pattern=r"^[0-9a-f]{64}$",
+        min_length=64,
+        max_length=64,
         description="the applicant's pseudonymous reference (64 hex characters)",
     ),
 ]
@@ -77,7 +85,11 @@ def applicant_record(
 @router.get(
     "/v1/applicants/{ref}/letter",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {}}}},
+    # the refusals are JSON like every error, not the text/plain of the letter
+    responses={
+        code: {**doc, "content": {"application/json": {}}}
+        for code, doc in documented_errors(401, 403, 404, 422, 429).items()
+    },
     dependencies=[Depends(Requires(Role.ANALYST))],
 )
 def applicant_record_letter(
@@ -131,7 +143,9 @@ def erase_applicant(
     responses={200: {"model": ScoreResponse}, **documented_errors(409, 413, 415, 503)},
     dependencies=[Depends(Requires(Role.ADMIN))],
     openapi_extra=request_body(
-        "Applicant", "the application with its inputs corrected; applicant_id is not accepted"
+        "Applicant",
+        "the application with its inputs corrected; an applicant_id, if sent, must be the"
+        " applicant of the decision it corrects (else 409)",
     ),
 )
 async def rectify_application(
@@ -141,6 +155,7 @@ async def rectify_application(
     model: LoadedModel = Depends(current_model),
     recorder: DecisionRecorder = Depends(get_recorder),
     store: PredictionStore = Depends(get_store),
+    config: ServiceConfig = Depends(get_config),
     who: Principal = Depends(caller),
 ) -> Response:
     """Rectify a decision's inputs (the right to rectification): the corrected application is
@@ -151,15 +166,19 @@ async def rectify_application(
     if corrected is None:
         raise APIError(404, "unknown_application", f"no application {application_id!r} was scored")
     application = parse_one(model, body)
-    if getattr(application, "applicant_id", None) is not None:
-        raise APIError(
-            422,
-            "applicant_id_not_accepted",
-            "a rectified decision keeps the applicant of the decision it corrects: send the"
-            " corrected application without applicant_id",
-        )
-    responses, rows, decisions = score_applications(model, [application], started, who.name)
+    responses, rows, decisions = score_applications(
+        model, [application], started, who.name, config.applicant_ref_key
+    )
     ref = corrected["applicant_ref"]
+    sent_ref = responses[0].get("applicant_ref")
+    if sent_ref is not None and sent_ref != ref:
+        raise APIError(
+            409,
+            "applicant_mismatch",
+            f"the applicant_id sent is not the applicant of {application_id!r}: a rectified"
+            " decision keeps the applicant of the decision it corrects (send it without"
+            " applicant_id)",
+        )
     rows = [dataclasses.replace(rows[0], applicant_ref=ref, rectifies=application_id)]
     await recorder.record(model, rows, decisions)
     answer = {
