@@ -4,6 +4,7 @@ every pipeline run writes into a temporary folder with its own tracking database
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,24 @@ CREDIT_CSV = PROJECT_DIR / "data" / "01_raw" / "credit_data.csv"
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(PROJECT_DIR / "conf" / "logging.yml"))
+
+
+@pytest.fixture(autouse=True)
+def _process_registry_state_restored() -> Iterator[None]:
+    """Every test leaves the process's MLflow tracking URI and model trust as it found them.
+
+    Both are process state that the edge sets (``riskloop`` commands, the Kedro hook), and tests
+    call commands in process: without this, one that runs ``riskloop signing verify`` or a
+    pipeline in its own workspace would repoint the session's trained project (which later tests
+    read through that state) at another registry and other trusted roots.
+    """
+    from riskloop import registry
+
+    tracking_uri = registry.current_tracking_uri() if "mlflow" in sys.modules else None
+    with registry.restoring_trust():
+        yield
+    if tracking_uri is not None:
+        registry.configure(tracking_uri)
 
 
 @pytest.fixture(scope="session")

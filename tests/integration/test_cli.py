@@ -98,8 +98,16 @@ def test_serve_answers_curl_and_logs_the_row(trained_project, tmp_path: Path):
             assert server.poll() is None, server.stdout.read()
             time.sleep(0.5)
         applicant = pd.read_csv(CREDIT_CSV).drop(columns="Status").iloc[0].to_dict()
-        response = httpx.post(f"{url}/v1/score", json=applicant, timeout=10)
-        assert response.status_code == 200
+        # as the README's tour does: the local admin key `riskloop serve` made on loopback
+        assert httpx.post(f"{url}/v1/score", json=applicant, timeout=10).status_code == 401
+        key = (trained_project.data_dir / "local-admin.key").read_text().strip()
+        response = httpx.post(
+            f"{url}/v1/score",
+            json=applicant,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
         application_id = response.json()["application_id"]
     finally:
         server.terminate()

@@ -100,13 +100,15 @@ def isolated_workspace(work_dir: Path) -> Iterator[dict[str, Any]]:
 
     Yields the runtime parameters (:func:`riskloop.registry.workspace_params`) that send the
     pipeline runs of the simulation there too, with their artifacts under ``work_dir``: the
-    Kedro hook reads them from the run, so the environment is left alone.
+    Kedro hook reads them from the run, so the environment is left alone. The model trust those
+    runs configure (their workspace's artifact root) is put back as well.
     """
     tracking_uri = f"sqlite:///{work_dir / 'mlflow.db'}"
     previous = registry.current_tracking_uri()
     registry.configure(tracking_uri)
     try:
-        yield registry.workspace_params(tracking_uri, work_dir / "mlartifacts")
+        with registry.restoring_trust():
+            yield registry.workspace_params(tracking_uri, work_dir / "mlartifacts")
     finally:
         registry.configure(previous)
 
