@@ -132,13 +132,32 @@ def test_the_ui_signs_people_in_and_holds_no_key(resolved):
     for name in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "ROLES_CLAIM"):
         assert environment[f"RISKLOOP_OIDC_{name}"], name
     assert environment["RISKLOOP_UI_URL"] and environment["RISKLOOP_UI_COOKIE_SECRET"]
-    assert not {"RISKLOOP_API_KEY", "RISKLOOP_ADMIN_TOKEN"} & set(environment)
+    assert not {"RISKLOOP_API_KEY", "RISKLOOP_ADMIN_TOKEN", "RISKLOOP_APPLICANT_REF_KEY"} & set(
+        environment
+    )
     # the sign-in secrets file (client secret) lives in memory, owned by the image's user
     assert ui["tmpfs"] == ["/app/data:uid=10001,gid=10001,mode=0700"] and not ui.get("volumes")
     # the API verifies the same provider's tokens for the UI's client
     api = resolved["services"]["api"]["environment"]
     assert api["RISKLOOP_OIDC_ISSUER"] == environment["RISKLOOP_OIDC_ISSUER"]
     assert api["RISKLOOP_OIDC_CLIENT_ID"] == environment["RISKLOOP_OIDC_CLIENT_ID"]
+
+
+def test_the_applicant_reference_key_is_a_required_secret_of_the_api(resolved, tmp_path):
+    """The API keys applicant references with a secret from .env: generated inside a container
+    it would change on every re-creation, giving the same person a new reference."""
+    api = resolved["services"]["api"]["environment"]
+    assert (
+        api["RISKLOOP_APPLICANT_REF_KEY"]
+        == dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line)[
+            "RISKLOOP_APPLICANT_REF_KEY"
+        ]
+    )
+    env = tmp_path / "no-reference-key.env"
+    env.write_text(re.sub(r"(?m)^RISKLOOP_APPLICANT_REF_KEY=.*\n", "", ENV_EXAMPLE.read_text()))
+    result = _compose("config", "-q", env_file=env)
+    assert result.returncode != 0
+    assert "set RISKLOOP_APPLICANT_REF_KEY in deploy/.env" in result.stderr
 
 
 def test_a_missing_sign_in_setting_stops_compose_with_a_message_naming_it(tmp_path):

@@ -67,6 +67,7 @@ def test_deploy_dry_run_prints_every_step_and_creates_secrets_once(tmp_path):
     for name in (
         "POSTGRES_PASSWORD",
         "RISKLOOP_ADMIN_TOKEN",
+        "RISKLOOP_APPLICANT_REF_KEY",
         "GRAFANA_ADMIN_PASSWORD",
         "RISKLOOP_UI_COOKIE_SECRET",
     ):

@@ -148,6 +148,7 @@ def _stack(built_images, credit_scenario, issuer: str) -> Iterator[Stack]:
             [
                 "POSTGRES_PASSWORD=unused-the-test-uses-the-machines-postgresql",
                 f"RISKLOOP_ADMIN_TOKEN={ADMIN_TOKEN}",
+                "RISKLOOP_APPLICANT_REF_KEY=stack-test-applicant-reference-key-32-bytes",
                 "GRAFANA_ADMIN_PASSWORD=unused",
                 f"RISKLOOP_IMAGE={built_images['full']}",
                 f"RISKLOOP_API_IMAGE={built_images['api']}",
