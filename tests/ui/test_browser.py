@@ -97,9 +97,9 @@ def test_a_person_scores_an_applicant_in_the_browser(streamlit_ui, live_api, tmp
             page.goto(streamlit_ui, wait_until="domcontentloaded")
             page.get_by_role("heading", name="Score an applicant").wait_for(timeout=30_000)
 
-            age = page.get_by_label("Age", exact=True)
-            age.fill("23")
-            age.press("Tab")
+            seniority = page.get_by_label("Seniority", exact=True)
+            seniority.fill("1")
+            seniority.press("Tab")
             page.get_by_label("Records", exact=True).click()
             page.get_by_role("option", name="yes").click()
             page.get_by_role("button", name="Score").click()
@@ -122,7 +122,7 @@ def test_a_person_scores_an_applicant_in_the_browser(streamlit_ui, live_api, tmp
     expected = httpx.post(
         f"{live_api.url}/v1/score/preview", json=inputs, headers=bearer(live_api.key)
     ).json()
-    assert inputs["Age"] == 23 and inputs["Records"] == "yes"
+    assert inputs["Seniority"] == 1 and inputs["Records"] == "yes"
     assert said.strip() == f"Decision: {expected['decision'].upper()}"
     assert f"{expected['probability_of_default']:.1%}" in body
     assert expected["reasons"], "the scorer gives reasons"
