@@ -41,11 +41,16 @@ CONF = PROJECT_DIR / "conf" / "base"
 @contextlib.contextmanager
 def workspace_environment(work_dir):
     """MLflow pointed at the simulation's workspace, and the environment the CLI's settings are
-    read from pointing there too (the simulator itself passes the workspace, never the env)."""
+    read from pointing there too (the simulator itself passes the workspace, never the env);
+    models load from the workspace's artifacts with the keys those settings trust, as a
+    command's edge would configure them (the simulation leaves the process's trust as it was)."""
+    from riskloop.settings import Settings
+
     with pytest.MonkeyPatch.context() as env, isolated_workspace(work_dir):
         env.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work_dir / 'mlflow.db'}")
         env.setenv("RISKLOOP_ARTIFACT_DIR", str(work_dir / "mlartifacts"))
         env.setenv("RISKLOOP_DATABASE_URL", f"sqlite:///{work_dir / 'predictions.db'}")
+        registry.configure_trust(Settings().model_trust())
         yield
 
 
