@@ -32,10 +32,16 @@ def _process_registry_state_restored() -> Iterator[None]:
     from riskloop import registry
 
     tracking_uri = registry.current_tracking_uri() if "mlflow" in sys.modules else None
+    variable = os.environ.get("MLFLOW_TRACKING_URI")
     with registry.restoring_trust():
         yield
-    if tracking_uri is not None:
+    if tracking_uri is not None and registry.current_tracking_uri() != tracking_uri:
         registry.configure(tracking_uri)
+    # MLflow's set_tracking_uri also exports MLFLOW_TRACKING_URI (subprocesses inherit it)
+    if variable is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = variable
 
 
 @pytest.fixture(scope="session")

@@ -42,10 +42,12 @@ def postgres_loop(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("postgres_loop")
     scenario = load_scenario(PROJECT_DIR / "conf/base/scenarios/credit.yml")
+    previous_tracking_uri = registry.current_tracking_uri()
     with (
         throwaway_database("riskloop_e2e_store") as store_url,
         throwaway_database("riskloop_e2e_mlflow") as tracking_uri,
         pytest.MonkeyPatch.context() as env,
+        registry.restoring_trust(),  # the runs trust this workspace: not the next module
     ):
         env.setenv("MLFLOW_TRACKING_URI", tracking_uri)
         env.setenv("RISKLOOP_ARTIFACT_DIR", str(root / "mlartifacts"))
@@ -68,6 +70,8 @@ def postgres_loop(tmp_path_factory):
             read_back=["registration_report"],
         )["registration_report"]
         yield store_url, scenario, first, again
+        # MLflow back where it was, before its database is dropped (later modules use it)
+        registry.configure(previous_tracking_uri)
 
 
 def _applicants(n: int) -> list[dict]:
