@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
 from riskloop.serving.app import ServiceConfig, create_app
 from riskloop.serving.identity import Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
-from riskloop.store import PredictionStore
 from riskloop.store.privacy import (
     APPLICANT_ERASED,
     PERSONAL_DATA_READ,
@@ -22,14 +19,6 @@ from tests.serving.test_api import APPLICANT as ANY_SCENARIO_APPLICANT
 
 KEY = b"r" * 32
 ALICE = applicant_reference(KEY, "customer-0001")
-
-
-@pytest.fixture()
-def store():
-    engine = create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-    )
-    return PredictionStore("sqlite://", engine=engine)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
 from riskloop.serving.app import ServiceConfig, create_app
 from riskloop.serving.auth import (
@@ -23,19 +21,11 @@ from riskloop.serving.identity import InvalidCredential, Role
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
 from riskloop.serving.routes.admin import RELOAD_EVENT
 from riskloop.settings import Settings
-from riskloop.store import ApiKeyStore, PredictionStore
+from riskloop.store import ApiKeyStore
 from tests.credentials import api_key, bearer
 from tests.serving.test_api import APPLICANT
 
 ADMIN_TOKEN = "an-admin-token-of-at-least-32-bytes"
-
-
-@pytest.fixture()
-def store():
-    engine = create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-    )
-    return PredictionStore("sqlite://", engine=engine)
 
 
 def _app(scorer, store, **config):

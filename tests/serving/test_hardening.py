@@ -8,27 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
-from sqlalchemy.pool import StaticPool
 
 from riskloop.serving.app import ServiceConfig, create_app
 from riskloop.serving.metrics import UNMATCHED
 from riskloop.serving.model_holder import LoadedModel, ModelHolder
-from riskloop.store import PredictionStore
 from tests.serving.test_api import APPLICANT
 
 SCORING_ROUTES = ("/v1/score", "/v1/score/preview", "/v1/score/batch")
 JSON_ROUTES = (*SCORING_ROUTES, "/v1/feedback")
 TOKEN = "hardening-admin-token-holding-every-role"  # 32 bytes or more
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture()
-def store():
-    engine = create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-    )
-    return PredictionStore("sqlite://", engine=engine)
 
 
 def _app(scorer, store, **config):
